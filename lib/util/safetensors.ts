@@ -54,7 +54,8 @@ export function decodeSafetensors(buf: Uint8Array, source = "<buffer>"): Safeten
     const expected = shape.reduce((a, b) => a * b, 1) * BYTES_PER_ELEMENT[dtype];
     if (end - begin !== expected) fail(`tensor '${name}' spans ${end - begin} bytes, its shape [${shape}] needs ${expected}`);
     if (begin < 0 || end > dataLen) fail(`tensor '${name}' lies outside the data section (truncated file?)`);
-    tensors.set(name, { dtype, shape, data: buf.slice(dataStart + begin, dataStart + end) });
+    // Copy: a Node Buffer's slice() is a view, and callers may keep entries after the file buffer is gone.
+    tensors.set(name, { dtype, shape, data: new Uint8Array(buf.subarray(dataStart + begin, dataStart + end)) });
   }
   return { tensors, metadata };
 }
@@ -98,10 +99,10 @@ export function writeSafetensors(file: string, tensors: Map<string, NamedArray>,
   writeFileAtomicSync(file, encodeSafetensors(tensors, metadata));
 }
 
-/** View an F32 entry as a Float32Array (copies to guarantee alignment). */
+/** An F32 entry as a Float32Array (a copy, so alignment is guaranteed). */
 export function asFloat32(t: NamedArray, name = "tensor"): Float32Array {
   if (t.dtype !== "F32") throw new SafetensorsError(`${name}: expected dtype F32, found ${t.dtype}`);
-  return new Float32Array(t.data.slice().buffer);
+  return new Float32Array(new Uint8Array(t.data).buffer);
 }
 
 /** Wrap a Float32Array as an F32 entry. */
