@@ -1,0 +1,58 @@
+import * as tf from "@tensorflow/tfjs";
+import { explicitPadding, withScope } from "./compose";
+
+/**
+ * Conv2DBackpropFilter for wasm as one forward convolution (upstream wasm has no such kernel).
+ *
+ *   dW[kh,kw,ci,co] = sum_{b,oh,ow} xpad[b, oh*s + kh, ow*s + kw, ci] * dy[b,oh,ow,co]
+ *
+ * is a VALID convolution of x^T [Ci,H,W,B] (batch as channels) with dy^T [Ho,Wo,B,Co] as the filter,
+ * dilated by the original stride, giving [Ci,kh,kw,Co]. The original padding becomes the convolution's
+ * explicit padding, trimmed so the output is exactly kh x kw.
+ */
+function conv2dBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  if (attrs.dataFormat === "NCHW") throw new Error("lib/engine/wasm-kernels: Conv2DBackpropFilter supports NHWC only");
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, outHeight: ho, outWidth: wo } = info;
+  const [, h, w] = x.shape;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  // Rows the forward pass actually read: (ho-1)*sh + fh from padded row 0. Anything beyond is dropped.
+  const bottom = (ho - 1) * sh + fh - top - h;
+  const right = (wo - 1) * sw + fw - left - w;
+  return withScope(args.backend, (s) => {
+    const xc = s.crop4d(x, 0, Math.max(0, -bottom), 0, Math.max(0, -right));
+    const xt = s.transpose(xc, [3, 1, 2, 0]); // [Ci,H,W,B]
+    const dyt = s.transpose(dy, [1, 2, 0, 3]); // [Ho,Wo,B,Co]
+    const conv = s.run(
+      "Conv2D",
+      { x: xt, filter: dyt },
+      {
+        strides: [1, 1],
+        dilations: [sh, sw],
+        pad: explicitPadding(top, Math.max(0, bottom), left, Math.max(0, right)) as unknown as tf.NamedAttrMap[string],
+        dataFormat: "NHWC",
+      },
+    ); // [Ci,fh,fw,Co]
+    return s.transpose(conv, [1, 2, 0, 3]);
+  });
+}
+
+export const conv2dBackpropFilterConfig: tf.KernelConfig = {
+  kernelName: "Conv2DBackpropFilter",
+  backendName: "wasm",
+  kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc,
+};

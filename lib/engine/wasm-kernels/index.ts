@@ -1,0 +1,28 @@
+import * as tf from "@tensorflow/tfjs";
+import { conv2dBackpropFilterConfig } from "./conv2d-backprop-filter";
+import { conv2dBackpropInputConfig } from "./conv2d-backprop-input";
+import { maxPoolGradConfig } from "./max-pool-grad";
+import { replaceKernel } from "./registry";
+import { resizeBilinearGradCpuConfig, resizeBilinearGradWasmConfig } from "./resize-bilinear-grad";
+
+export { upstreamKernel } from "./registry";
+
+/** The project's training kernels for the wasm backend. */
+export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  conv2dBackpropInputConfig,
+  maxPoolGradConfig,
+  resizeBilinearGradWasmConfig,
+];
+
+/** Fixes of upstream cpu gradient kernels, so cpu and wasm train the same way. */
+export const CPU_KERNEL_FIXES: readonly tf.KernelConfig[] = [resizeBilinearGradCpuConfig];
+
+/**
+ * Registers the wasm training kernels and the cpu fixes, replacing upstream kernels of the same name
+ * (kept for upstreamKernel). Idempotent. Returns the names of the wasm kernels.
+ */
+export function registerTrainingKernels(): string[] {
+  for (const config of [...WASM_TRAINING_KERNELS, ...CPU_KERNEL_FIXES]) replaceKernel(config);
+  return WASM_TRAINING_KERNELS.map((k) => k.kernelName);
+}

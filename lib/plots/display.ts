@@ -1,0 +1,226 @@
+// Showing figures, images and tables. Inside a tslab notebook each call emits ONE
+// output carrying several representations, so the front end picks what it can:
+//   application/vnd.plotly.v1+json  JupyterLab with the plotly extension, VS Code
+//   text/html                       interactive chart when trusted; the PNG inside it otherwise
+//   image/png                       static viewers, nbconvert, anything else
+// Outside a notebook the same calls write files under outputs/ (figures, images)
+// or print (tables).
+import * as fs from "node:fs";
+import * as path from "node:path";
+import sharp from "sharp";
+import { writeFileAtomicSync } from "../util/atomic";
+import { displayBundle, inNotebook, MimeBundle } from "../notebook/kernel";
+import { Figure, figureToPng, findChromium, pngSize } from "./chromium";
+import { escapeHtml, figureHtml, figureTitle, standaloneHtml } from "./html";
+
+export { figureToPng, findChromium } from "./chromium";
+export type { Figure } from "./chromium";
+
+const PROJECT_ROOT = path.resolve(fs.realpathSync(__dirname), "..", "..");
+/** Where figures and images land when not in a notebook. */
+export const OUTPUTS_DIR = path.join(PROJECT_ROOT, "outputs");
+
+// The plotly library is inlined with the first figure of a kernel session only.
+// Kept on globalThis because tslab recompiles this module when its source changes.
+const LIBRARY_SENT = Symbol.for("samfeat.plots.plotlyLibrarySent");
+const sessionState = globalThis as unknown as Record<symbol, boolean | undefined>;
+
+export interface FigureOptions {
+  /** File stem under outputs/ (outside a notebook); default: from the title. */
+  name?: string;
+  /** Directory for files written outside a notebook. */
+  outDir?: string;
+  /** Static render size; default layout width/height, else 700x450. */
+  width?: number;
+  height?: number;
+}
+
+export interface FigureBundle {
+  /** The display_data bundle: plotly JSON, HTML, plain text and (when rendered) PNG. */
+  bundle: MimeBundle;
+  metadata: Record<string, unknown>;
+  png?: Uint8Array;
+  /** Why there is no PNG, when there is none. */
+  note?: string;
+}
+
+/**
+ * Every representation of `fig`. The PNG comes from headless Chromium; when
+ * that is unavailable the bundle has no image/png and `note` says why.
+ */
+export async function figureBundle(
+  fig: Figure,
+  opts: { includeLibrary?: boolean; browser?: string; width?: number; height?: number } = {},
+): Promise<FigureBundle> {
+  let png: Uint8Array | undefined;
+  let note: string | undefined;
+  let browser = opts.browser;
+  if (browser === undefined) {
+    const found = findChromium();
+    if ("path" in found) browser = found.path;
+    else note = `PNG unavailable: ${found.reason}`;
+  }
+  if (browser !== undefined) {
+    try {
+      png = await figureToPng(fig, { browser, width: opts.width, height: opts.height });
+    } catch (e) {
+      note = `PNG unavailable: ${(e as Error).message}`;
+    }
+  }
+  const title = figureTitle(fig) || "untitled";
+  const bundle: MimeBundle = {
+    "application/vnd.plotly.v1+json": { data: fig.data, layout: fig.layout, ...(fig.config ? { config: fig.config } : {}) },
+    "text/html": figureHtml(fig, { includeLibrary: opts.includeLibrary ?? true, png, note }),
+    "text/plain": `<Figure: ${title}>${note ? `\n${note}` : ""}`,
+  };
+  const metadata: Record<string, unknown> = {};
+  if (png) {
+    bundle["image/png"] = png;
+    metadata["image/png"] = pngSize(fig, opts);
+  }
+  return { bundle, metadata, png, note };
+}
+
+/**
+ * Show a plotly figure. In a notebook: one output (plotly JSON + HTML + PNG).
+ * Elsewhere: writes <outDir>/<name>.html (self-contained, interactive) and
+ * <name>.png, and prints one line naming them.
+ */
+export async function showFigure(fig: Figure, opts: FigureOptions = {}): Promise<void> {
+  if (inNotebook()) {
+    const { bundle, metadata } = await figureBundle(fig, { ...opts, includeLibrary: !sessionState[LIBRARY_SENT] });
+    displayBundle(bundle, metadata);
+    sessionState[LIBRARY_SENT] = true;
+    return;
+  }
+  const stem = fileStem(opts.name, figureTitle(fig), "figure");
+  const dir = opts.outDir ?? OUTPUTS_DIR;
+  const { png, note } = await figureBundle(fig, { ...opts, includeLibrary: true });
+  const htmlFile = path.join(dir, `${stem}.html`);
+  writeFileAtomicSync(htmlFile, standaloneHtml(fig, { png, note }));
+  const written = [htmlFile];
+  if (png) {
+    const pngFile = path.join(dir, `${stem}.png`);
+    writeFileAtomicSync(pngFile, png);
+    written.push(pngFile);
+  }
+  const shown = written.map((f) => path.relative(process.cwd(), f)).join(", ");
+  console.log(`figure: ${shown}${note ? ` (${note})` : ""}`);
+}
+
+export interface ImageOptions {
+  title?: string;
+  /** File stem under outputs/ (outside a notebook); default: from the title. */
+  name?: string;
+  outDir?: string;
+}
+
+/** Encode an 8-bit RGB image as PNG. */
+export async function encodePng(rgb: { width: number; height: number; data: Uint8Array /* [H,W,3] */ }): Promise<Uint8Array> {
+  if (rgb.data.length !== rgb.width * rgb.height * 3) {
+    throw new Error(`encodePng: ${rgb.data.length} bytes is not ${rgb.width}x${rgb.height}x3 RGB`);
+  }
+  const raw = { width: rgb.width, height: rgb.height, channels: 3 as const };
+  return new Uint8Array(await sharp(Buffer.from(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), { raw }).png().toBuffer());
+}
+
+/** Show an RGB image: in a notebook as one output (titled HTML + PNG); elsewhere written to <outDir>/<name>.png. */
+export async function showImage(
+  rgb: { width: number; height: number; data: Uint8Array /* [H,W,3] */ },
+  opts: ImageOptions = {},
+): Promise<void> {
+  const png = await encodePng(rgb);
+  const title = opts.title ?? "";
+  if (inNotebook()) {
+    const src = `data:image/png;base64,${Buffer.from(png).toString("base64")}`;
+    const caption = title ? `<figcaption><b>${escapeHtml(title)}</b></figcaption>` : "";
+    displayBundle(
+      {
+        "image/png": png,
+        "text/html": `<figure style="margin:0">${caption}<img src="${src}" alt="${escapeHtml(title || "image")}" style="max-width:100%"></figure>`,
+        "text/plain": `<Image ${rgb.width}x${rgb.height}${title ? `: ${title}` : ""}>`,
+      },
+      { "image/png": { width: rgb.width, height: rgb.height } },
+    );
+    return;
+  }
+  const file = path.join(opts.outDir ?? OUTPUTS_DIR, `${fileStem(opts.name, title, "image")}.png`);
+  writeFileAtomicSync(file, png);
+  console.log(`image: ${path.relative(process.cwd(), file)}`);
+}
+
+/** The parts of a danfo DataFrame a table needs (duck-typed: loading danfo here would load a second tfjs). */
+export interface DataFrameLike {
+  columns: string[];
+  values: unknown[][] | unknown[];
+  index: (string | number)[];
+}
+
+export interface TableOptions {
+  /** Rows shown before the table is cut (the count of the rest is printed). */
+  maxRows?: number;
+}
+
+const TABLE_DEFAULTS: Required<TableOptions> = { maxRows: 100 };
+
+/** Show a table: HTML + aligned plain text in a notebook, the plain text elsewhere. */
+export function showTable(table: DataFrameLike | Record<string, unknown>[], opts: TableOptions = {}): void {
+  const { header, rows } = tableCells(table);
+  const { maxRows } = { ...TABLE_DEFAULTS, ...opts };
+  const shown = rows.slice(0, maxRows);
+  const more = rows.length > shown.length ? `${rows.length - shown.length} more rows` : "";
+  const text = textTable(header, shown) + (more ? `\n... ${more}` : "");
+  if (inNotebook()) {
+    displayBundle({ "text/html": htmlTable(header, shown, more), "text/plain": text });
+  } else {
+    console.log(text);
+  }
+}
+
+/** Header and formatted cells of a row list or a DataFrame (its index becomes a first column unless it is 0..n-1). */
+export function tableCells(table: DataFrameLike | Record<string, unknown>[]): { header: string[]; rows: string[][] } {
+  if (Array.isArray(table)) {
+    const header: string[] = [];
+    for (const row of table) for (const key of Object.keys(row)) if (!header.includes(key)) header.push(key);
+    return { header, rows: table.map((row) => header.map((key) => formatCell(row[key]))) };
+  }
+  const columns = table.columns.map(String);
+  const values = (table.columns.length === 1 && !Array.isArray(table.values[0]) ? table.values.map((v) => [v]) : table.values) as unknown[][];
+  const defaultIndex = table.index.every((v, i) => v === i);
+  const header = defaultIndex ? columns : ["", ...columns];
+  const rows = values.map((row, i) => (defaultIndex ? [] : [formatCell(table.index[i])]).concat(row.map(formatCell)));
+  return { header, rows };
+}
+
+export function formatCell(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "number") {
+    if (Number.isInteger(value) || !Number.isFinite(value)) return String(value);
+    return String(Number(value.toPrecision(4)));
+  }
+  return String(value);
+}
+
+function textTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]) => cells.map((cell, c) => cell.padStart(widths[c])).join("  ").trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+function htmlTable(header: string[], rows: string[][], more: string): string {
+  const th = header.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
+  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("\n");
+  const caption = more ? `<caption style="caption-side:bottom">${escapeHtml(more)}</caption>` : "";
+  return `<table>${caption}<thead><tr>${th}</tr></thead>\n<tbody>\n${body}\n</tbody></table>`;
+}
+
+function fileStem(name: string | undefined, title: string, fallback: string): string {
+  if (name !== undefined) {
+    if (!/^[\w.-]+$/.test(name) || name.startsWith(".")) {
+      throw new Error(`display: name "${name}" must be a plain file stem (letters, digits, . _ -)`);
+    }
+    return name;
+  }
+  const slug = title.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60);
+  return slug || fallback;
+}

@@ -1,0 +1,160 @@
+// Speed of the SAMFeat network: one JSON line, comparable with bench/torch_reference.py.
+//
+//   npm run bench -- [--width 1.0] [--size 192] [--batch 4] [--infer-size 480x640] [--steps 5]
+//                    [--threads 1] [--backend tensorflow|wasm|cpu] [--compare-torch]
+//
+// Flags and defaults are the reference's; --compare-torch then runs the reference with the
+// same flags and prints its JSON line and a line of ratios (this workbench / PyTorch), using
+// /usr/bin/python3 (Debian's, which has python3-torch) unless SAMFEAT_PYTHON names another.
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import type { BackendName } from "../lib/engine";
+import type { BenchmarkResult } from "../lib/models/benchmark";
+
+const ROOT = path.resolve(__dirname, "..");
+const PYTHON = process.env.SAMFEAT_PYTHON ?? "/usr/bin/python3";
+const BACKENDS: BackendName[] = ["tensorflow", "wasm", "cpu"];
+
+class BadInput extends Error {}
+
+interface Flags {
+  width: number;
+  size: number;
+  batch: number;
+  inferSize: [number, number];
+  steps: number;
+  threads: number;
+  backend?: BackendName;
+  compareTorch: boolean;
+}
+
+function positiveInt(flag: string, raw: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new BadInput(`--${flag} must be a positive integer, got '${raw}'`);
+  return Number(raw);
+}
+
+function multipleOf8(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 8 || n % 8 !== 0) throw new BadInput(`--${flag} must be a positive multiple of 8, got '${raw}'`);
+  return n;
+}
+
+/** "--batch -1" as "--batch=-1", so a negative number reaches the range check instead of parseArgs' "ambiguous". */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (/^--[a-z-]+$/.test(argv[i]) && argv[i] !== "--compare-torch" && /^-\d/.test(argv[i + 1] ?? "")) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
+export function parseFlags(argv: string[]): Flags {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: joinNegativeValues(argv),
+      strict: true,
+      allowPositionals: false,
+      options: {
+        width: { type: "string", default: "1.0" },
+        size: { type: "string", default: "192" },
+        batch: { type: "string", default: "4" },
+        "infer-size": { type: "string", default: "480x640" },
+        steps: { type: "string", default: "5" },
+        threads: { type: "string", default: "1" },
+        backend: { type: "string" },
+        "compare-torch": { type: "boolean", default: false },
+      },
+    }));
+  } catch (e) {
+    throw new BadInput((e as Error).message.split("\n")[0]);
+  }
+  const s = (k: string) => values[k] as string;
+  const width = Number(s("width"));
+  if (s("width").trim() === "" || !Number.isFinite(width) || width <= 0) {
+    throw new BadInput(`--width must be a number > 0, got '${s("width")}'`);
+  }
+  const m = /^(\d+)x(\d+)$/.exec(s("infer-size"));
+  if (!m) throw new BadInput(`--infer-size must be HxW (e.g. 480x640), got '${s("infer-size")}'`);
+  const backend = values.backend as string | undefined;
+  if (backend !== undefined && !(BACKENDS as string[]).includes(backend)) {
+    throw new BadInput(`--backend '${backend}' is unknown: choose ${BACKENDS.join(", ")}`);
+  }
+  return {
+    width,
+    size: multipleOf8("size", s("size")),
+    batch: positiveInt("batch", s("batch")),
+    inferSize: [multipleOf8("infer-size height", m[1]), multipleOf8("infer-size width", m[2])],
+    steps: positiveInt("steps", s("steps")),
+    threads: positiveInt("threads", s("threads")),
+    backend: backend as BackendName | undefined,
+    compareTorch: values["compare-torch"] as boolean,
+  };
+}
+
+function runTorch(f: Flags): Record<string, unknown> {
+  const args = [
+    path.join(ROOT, "bench", "torch_reference.py"),
+    "--width", String(f.width), "--size", String(f.size), "--batch", String(f.batch),
+    "--infer-size", `${f.inferSize[0]}x${f.inferSize[1]}`, "--threads", String(f.threads), "--steps", String(f.steps),
+  ];
+  const r = spawnSync(PYTHON, args, { cwd: ROOT, encoding: "utf8" });
+  if (r.error) throw new Error(`${PYTHON}: cannot run the PyTorch reference (${r.error.message})`);
+  const lines = r.stdout.trim().split("\n");
+  if (r.status !== 0) throw new Error(`bench/torch_reference.py exited with ${r.status}: ${r.stderr.trim().split("\n").at(-1)}`);
+  try {
+    return JSON.parse(lines[lines.length - 1]);
+  } catch {
+    throw new Error(`bench/torch_reference.py printed no JSON line (got '${lines[lines.length - 1]}')`);
+  }
+}
+
+async function main(): Promise<void> {
+  const f = parseFlags(process.argv.slice(2));
+  // Loaded after the flags are checked, so a bad flag is reported at once.
+  const tf = await import("@tensorflow/tfjs");
+  const { initEngine } = await import("../lib/engine");
+  const { runBenchmark } = await import("../lib/models/benchmark");
+  const { progressBar } = await import("../lib/util/progress");
+  const info = await initEngine({ backend: f.backend, threads: f.threads, quiet: true });
+  // stdout carries only JSON lines; the engine summary goes to stderr.
+  console.error(`engine: ${info.backend} (${info.reason}; native kernels: ${info.native ? "on" : `off: ${info.nativeReason}`}, ${info.threads} thread(s))`);
+  const bars = {
+    train: progressBar("train steps", f.steps, { quiet: !process.stdout.isTTY }),
+    infer: progressBar("inference", f.steps, { quiet: !process.stdout.isTTY }),
+  };
+  const result: BenchmarkResult = await runBenchmark({
+    width: f.width,
+    size: f.size,
+    batch: f.batch,
+    inferSize: f.inferSize,
+    steps: f.steps,
+    onStep: (phase, done, total) => {
+      bars[phase].tick(1);
+      if (done === total) bars[phase].stop();
+    },
+  });
+  console.log(JSON.stringify({ engine: `tfjs ${tf.version.tfjs}`, ...result }));
+  if (f.compareTorch) {
+    const torch = runTorch(f);
+    console.log(JSON.stringify(torch));
+    const ratio = (a: number, b: unknown) => Math.round((a / Number(b)) * 100) / 100;
+    console.log(
+      JSON.stringify({
+        ratio: "tfjs/torch",
+        train_step: ratio(result.train_step_ms, torch.train_step_ms),
+        infer: ratio(result.infer_ms, torch.infer_ms),
+        params_equal: result.params === torch.params,
+      }),
+    );
+  }
+}
+
+if (require.main === module) {
+  main().catch((e: Error) => {
+    console.error(`error: ${e.message.split("\n")[0]}`);
+    process.exit(e instanceof BadInput ? 2 : 1);
+  });
+}

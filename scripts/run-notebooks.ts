@@ -1,0 +1,95 @@
+// Execute notebooks headless, in name order, stopping each at its first failing
+// cell and printing that cell's source and error.
+//
+//   npx tsx scripts/run-notebooks.ts [--out DIR | --inplace] [--timeout SEC] [NOTEBOOK ...]
+//
+// NOTEBOOK is a path or a name in notebooks/ ("00-engine" or "00-engine.ipynb");
+// none means every notebooks/*.ipynb. --out writes the executed copies to DIR
+// (a failed notebook's copy holds the outputs up to the failing cell);
+// --inplace replaces the notebooks with their executed versions, only when they
+// succeed; neither only checks that they run.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { executeNotebook, formatFailure, listNotebooks, PROJECT_ROOT, writeNotebook } from "../lib/notebook/run";
+
+const USAGE = "usage: run-notebooks.ts [--out DIR | --inplace] [--timeout SEC] [NOTEBOOK ...]";
+const NOTEBOOKS_DIR = path.join(PROJECT_ROOT, "notebooks");
+
+class BadInput extends Error {}
+
+interface Args {
+  out?: string;
+  inplace: boolean;
+  timeoutSec: number;
+  notebooks: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { inplace: false, timeoutSec: 900, notebooks: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new BadInput(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--out") args.out = value();
+    else if (a === "--inplace") args.inplace = true;
+    else if (a === "--timeout") {
+      const v = value();
+      args.timeoutSec = Number(v);
+      if (!Number.isFinite(args.timeoutSec) || args.timeoutSec <= 0) throw new BadInput(`--timeout ${v}: expected seconds > 0`);
+    } else if (a === "--help" || a === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (a.startsWith("--")) throw new BadInput(`unknown flag ${a} (${USAGE})`);
+    else args.notebooks.push(a);
+  }
+  if (args.out !== undefined && args.inplace) throw new BadInput("--out and --inplace exclude each other");
+  return args;
+}
+
+function resolveNotebook(arg: string): string {
+  const candidates = [arg, path.join(NOTEBOOKS_DIR, arg), path.join(NOTEBOOKS_DIR, `${arg}.ipynb`)];
+  const found = candidates.find((f) => f.endsWith(".ipynb") && fs.existsSync(f) && fs.statSync(f).isFile());
+  if (!found) throw new BadInput(`${arg}: no such notebook (looked in ${path.relative(process.cwd(), NOTEBOOKS_DIR) || "."})`);
+  return path.resolve(found);
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const files = args.notebooks.length ? args.notebooks.map(resolveNotebook) : listNotebooks(NOTEBOOKS_DIR);
+  if (files.length === 0) throw new BadInput(`no notebooks in ${NOTEBOOKS_DIR}`);
+  const failed: string[] = [];
+  for (const file of files) {
+    const name = path.basename(file);
+    console.log(`notebook: ${name} ...`);
+    const run = await executeNotebook(file, { timeoutSec: args.timeoutSec });
+    let written = "";
+    if (run.notebookJson && (args.out !== undefined || (args.inplace && run.ok))) {
+      const target = args.out !== undefined ? path.resolve(args.out, name) : file;
+      writeNotebook(target, run.notebookJson);
+      written = ` -> ${path.relative(process.cwd(), target)}`;
+    }
+    if (run.ok) {
+      console.log(`notebook: ${name} ok in ${run.seconds.toFixed(1)} s${written}`);
+    } else {
+      failed.push(name);
+      console.error(formatFailure(run));
+      console.error(`notebook: ${name} FAILED after ${run.seconds.toFixed(1)} s${written && `${written} (partial)`}`);
+    }
+  }
+  if (failed.length) {
+    console.error(`error: ${failed.length} of ${files.length} notebooks failed: ${failed.join(", ")}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`error: ${e.message}`);
+    process.exit(e instanceof BadInput ? 2 : 1);
+  },
+);

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# One-time set-up of a Debian 12 machine for the workbench, safe to re-run:
+#   - Debian packages: Jupyter (headless notebooks with the tslab kernel),
+#     Chromium (static PNG renders of figures), OpenBLAS and a C++ toolchain
+#     (the optional native kernels); installed only when missing.
+#   - npm ci: node_modules from the lockfile; skipped when it already matches.
+# Options: --bench  also install python3-torch and python3-opencv (the PyTorch/OpenCV
+#                   peers of `npm run bench`; not needed for anything else).
+#          --force  run npm ci even when node_modules looks current.
+# Quiet unless something fails (then the tail of the log is printed).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+APT_PACKAGES=(
+  python3 python3-nbclient jupyter-client jupyter-nbconvert jupyter-notebook
+  chromium
+  libopenblas-dev build-essential
+)
+FORCE_NPM=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) APT_PACKAGES+=(python3-torch python3-opencv) ;;
+    --force) FORCE_NPM=1 ;;
+    *) echo "error: scripts/setup.sh: unknown option $arg (use --bench, --force)" >&2; exit 2 ;;
+  esac
+done
+
+LOG="$(mktemp -t samfeat-setup.XXXXXX.log)"
+trap 'rm -f "$LOG"' EXIT
+
+fail() {
+  echo "error: scripts/setup.sh: $1 (last lines of the log follow)" >&2
+  tail -n 30 "$LOG" >&2
+  exit 1
+}
+
+# --- Debian packages ---------------------------------------------------------
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    SUDO=()
+  elif command -v sudo >/dev/null; then
+    SUDO=(sudo -n)
+  else
+    echo "error: scripts/setup.sh: missing Debian packages, and no root to install them: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" apt-get update -qq >>"$LOG" 2>&1 || fail "apt-get update failed"
+  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$LOG" 2>&1 ||
+    fail "apt-get install ${missing[*]} failed"
+fi
+
+# --- Node ----------------------------------------------------------------------
+command -v node >/dev/null || { echo "error: scripts/setup.sh: node not found (Node >= 20.19 is required)" >&2; exit 1; }
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
+  { echo "error: scripts/setup.sh: Node $(node -v) is too old (>= 20.19 is required)" >&2; exit 1; }
+
+# node_modules is current when it was installed from exactly this lockfile.
+STAMP=node_modules/.setup-lock.sha256
+want="$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)"
+if [[ $FORCE_NPM -eq 1 || ! -f $STAMP || "$(cat "$STAMP")" != "$want" ]]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >>"$LOG" 2>&1 || fail "npm ci failed"
+  echo "$want" >"$STAMP"
+fi
+
+# The project's Jupyter kernel spec must be found by the Debian interpreter.
+JUPYTER_PATH="$PWD/jupyter" /usr/bin/python3 -m jupyter_client.kernelspecapp list 2>/dev/null | grep -q '^ *tslab ' ||
+  { echo "error: scripts/setup.sh: the tslab kernel spec in jupyter/kernels is not visible to Jupyter" >&2; exit 1; }
+echo "setup: ok"
