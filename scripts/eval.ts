@@ -1,9 +1,9 @@
 // HPatches-protocol evaluation of one method on one sequence folder.
-//   npm run eval -- --dataset DIR --method METHOD [--max-keypoints N] [--export-npz EXT] [--json OUT] [--quiet]
+//   npm run eval -- --dataset DIR --method METHOD [--max-keypoints N] [--export-npz EXT] [--json OUT] [--out DIR] [--quiet]
 // METHOD: orb | akaze | kaze | path to a trained checkpoint. Prints the MMA table
 // (1..10 px; overall / illumination / viewpoint), the per-split summary and the
-// homography-accuracy table; writes them as CSV to outputs/, the MMA curves as
-// HTML (+ PNG when Chromium is available) to outputs/, and the summary as JSON.
+// homography-accuracy table; writes them as CSV to --out (default outputs/), the MMA
+// curves as HTML (+ PNG when Chromium is available) beside them, and the summary as JSON.
 import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
 import { readHPatches } from "../lib/data/hpatches";
@@ -16,7 +16,7 @@ import { mmaFigure } from "../lib/plots/mma";
 import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
 
 const ROOT = path.resolve(__dirname, "..");
-const USAGE = "usage: npm run eval -- --dataset DIR --method METHOD [--max-keypoints N] [--export-npz EXT] [--json OUT] [--quiet]";
+const USAGE = "usage: npm run eval -- --dataset DIR --method METHOD [--max-keypoints N] [--export-npz EXT] [--json OUT] [--out DIR] [--quiet]";
 
 class UsageError extends Error {}
 
@@ -26,6 +26,7 @@ interface Args {
   maxKeypoints?: number;
   exportNpz?: string;
   json?: string;
+  outDir: string;
   quiet: boolean;
 }
 
@@ -39,7 +40,7 @@ function parseArgs(argv: string[]): Args {
       continue;
     }
     if (a === "--help" || a === "-h") throw new UsageError(USAGE);
-    if (!["--dataset", "--method", "--max-keypoints", "--export-npz", "--json"].includes(a)) {
+    if (!["--dataset", "--method", "--max-keypoints", "--export-npz", "--json", "--out"].includes(a)) {
       throw new UsageError(`unknown argument "${a}" (${USAGE})`);
     }
     const v = argv[i + 1];
@@ -60,7 +61,7 @@ function parseArgs(argv: string[]): Args {
   if (exportNpz !== undefined && !/^[A-Za-z0-9_-]+$/.test(exportNpz)) {
     throw new UsageError(`--export-npz must be a plain tag (letters, digits, _ or -), got "${exportNpz}"`);
   }
-  return { dataset: values["--dataset"], method: values["--method"], maxKeypoints, exportNpz, json: values["--json"], quiet };
+  return { dataset: values["--dataset"], method: values["--method"], maxKeypoints, exportNpz, json: values["--json"], outDir: path.resolve(values["--out"] ?? path.join(ROOT, "outputs")), quiet };
 }
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, "_");
@@ -87,12 +88,12 @@ async function main(): Promise<void> {
   console.log("homography accuracy (%): mean corner error of the RANSAC estimate <= t");
   homDf.print();
 
-  const stem = path.join(ROOT, "outputs", `eval-${slug(path.basename(extractor.name))}-${slug(path.basename(summary.dataset))}`);
+  const stem = path.join(args.outDir, `eval-${slug(path.basename(extractor.name))}-${slug(path.basename(summary.dataset))}`);
   writeFileAtomicSync(`${stem}-mma.csv`, toCsv(curve));
   writeFileAtomicSync(`${stem}-summary.csv`, toCsv(summaryDf));
   writeFileAtomicSync(`${stem}-homography.csv`, toCsv(homDf));
   console.log(`wrote ${path.relative(process.cwd(), stem)}-{mma,summary,homography}.csv`);
-  await showFigure(mmaFigure([summary], { title: `MMA of ${summary.method} on ${summary.dataset}` }), { name: `${path.basename(stem)}-mma` });
+  await showFigure(mmaFigure([summary], { title: `MMA of ${summary.method} on ${summary.dataset}` }), { name: `${path.basename(stem)}-mma`, outDir: args.outDir });
   if (args.json) {
     writeJsonAtomicSync(args.json, summary);
     console.log(`wrote ${args.json}`);

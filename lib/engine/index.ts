@@ -3,10 +3,10 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { registerTrainingKernels } from "./wasm-kernels/index";
-// Type-only, so the optional ./native module is part of the TypeScript program when present (tslab compiles
-// only modules reachable by imports); its code is still loaded lazily below.
-// @ts-ignore: ./native may be absent
+// Type-only, so ./native is part of the TypeScript program (tslab compiles only modules reachable by
+// imports); its code is loaded lazily below, since it loads the optional addon.
 import type * as NativeKernels from "./native";
+import type { NativeStatus } from "./native";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -26,12 +26,6 @@ export interface EngineOptions {
 
 const BACKENDS: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
 const DEFAULT_THREADS = 2;
-
-interface NativeStatus {
-  loaded: boolean;
-  reason: string;
-  threads: number;
-}
 
 interface Resolved {
   forced?: { name: BackendName; source: string };
@@ -180,8 +174,8 @@ function loadNative(threads: number): NativeStatus {
     nativeModule = require("./native") as typeof NativeKernels;
     status = nativeModule.registerNativeKernels(threads);
   } catch (e) {
-    const absent = (e as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" && firstLine(e).includes("'./native'");
-    return { loaded: false, reason: absent ? "lib/engine/native.ts not present" : `lib/engine/native failed: ${firstLine(e)}`, threads: 1 };
+    // registerNativeKernels reports a missing or broken addon itself; this is for the unexpected.
+    return { loaded: false, reason: `lib/engine/native failed: ${firstLine(e)}`, threads: 1 };
   }
   return status.loaded ? status : { ...status, threads: 1 };
 }
@@ -190,7 +184,7 @@ function loadNative(threads: number): NativeStatus {
 function unloadNative(): NativeStatus {
   // The wasm training kernels were just re-registered over any native ones; this also restores the
   // forward kernels (Conv2D, BatchMatMul, ...) the native module replaced.
-  (nativeModule as { unregisterNativeKernels?: () => void } | undefined)?.unregisterNativeKernels?.();
+  nativeModule?.unregisterNativeKernels();
   return { loaded: false, reason: "disabled by SAMFEAT_NATIVE=0", threads: 1 };
 }
 

@@ -44,21 +44,27 @@ export interface NotebookRun {
   error?: string;
 }
 
-interface NbOutput {
+/** The parts of nbformat's cells and outputs that the runner and its tests read. */
+export interface NbOutput {
   output_type: string;
   name?: string;
   text?: string | string[];
+  data?: Record<string, unknown>;
   ename?: string;
   evalue?: string;
   traceback?: string[];
 }
-interface NbCell {
+export interface NbCell {
   cell_type: string;
   source: string | string[];
   outputs?: NbOutput[];
 }
 
-const joinText = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join("") : t ?? "");
+/** nbformat stores multi-line strings as lists of lines. */
+export const joinText = (t: unknown): string => (Array.isArray(t) ? t.join("") : t === undefined || t === null ? "" : String(t));
+
+/** The cells of a notebook given as nbformat JSON text. */
+export const notebookCells = (notebookJson: string): NbCell[] => (JSON.parse(notebookJson) as { cells: NbCell[] }).cells;
 const stripAnsi = (t: string) => t.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
 
 /** The notebooks in `dir` (*.ipynb), in name order. */
@@ -102,7 +108,7 @@ export async function executeNotebook(file: string, opts: ExecuteOptions = {}): 
     if (result.notebook === null) return { file, ok: false, seconds, error: result.error };
     const notebookJson = result.notebook;
     if (result.failed_cell === null) return { file, ok: true, seconds, notebookJson };
-    const cell = (JSON.parse(notebookJson) as { cells: NbCell[] }).cells[result.failed_cell];
+    const cell = notebookCells(notebookJson)[result.failed_cell];
     return { file, ok: false, seconds, notebookJson, failure: cellFailure(result.failed_cell, cell, result.error) };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -25,8 +25,14 @@ test("bad input: one error line naming the problem, exit code 2", () => {
 test("writes the JSON summary with the protocol's keys", async () => {
   const root = await makeTinyDataset();
   const json = path.join(root, "out.json");
-  const r = run("--dataset", root, "--method", "orb", "--max-keypoints", "300", "--json", json, "--quiet");
+  const out = path.join(root, "results");
+  const r = run("--dataset", root, "--method", "orb", "--max-keypoints", "300", "--json", json, "--out", out, "--quiet");
   assert.equal(r.status, 0, r.stderr);
+  // Tables land in --out, never in the project's outputs/.
+  const written = fs.readdirSync(out);
+  for (const suffix of ["-mma.csv", "-summary.csv", "-homography.csv"]) {
+    assert.ok(written.some((f) => f.endsWith(suffix)), `no *${suffix} in ${written}`);
+  }
   const s = JSON.parse(fs.readFileSync(json, "utf8"));
   for (const key of ["method", "pairs", "pairs_i", "pairs_v", "mma", "mma_i", "mma_v", "features", "matches", "homography"]) {
     assert.ok(key in s, `missing ${key}`);

@@ -3,24 +3,11 @@
 // only by the first figure of the session.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { executeNotebook, formatFailure } from "../../lib/notebook/run";
+import { executeNotebook, formatFailure, joinText, NbOutput, notebookCells } from "../../lib/notebook/run";
 import { scratchDir } from "./scratch";
 
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, unknown>;
-}
-interface Cell {
-  cell_type: string;
-  outputs?: Output[];
-}
 
-const cellsOf = (json: string) => (JSON.parse(json) as { cells: Cell[] }).cells;
-// nbformat stores multi-line strings as lists of lines.
-const joined = (t: unknown) => (Array.isArray(t) ? t.join("") : String(t ?? ""));
-const mime = (o: Output, type: string) => joined(o.data?.[type]);
+const mime = (o: NbOutput, type: string) => joinText(o.data?.[type]);
 
 test("in a kernel, showFigure emits one output with plotly JSON, HTML and PNG; the library only once", async () => {
   const scratch = scratchDir();
@@ -33,7 +20,7 @@ test("in a kernel, showFigure emits one output with plotly JSON, HTML and PNG; t
     ]);
     const run = await executeNotebook(file, { timeoutSec: 180 });
     assert.ok(run.ok, formatFailure(run));
-    const cells = cellsOf(run.notebookJson!);
+    const cells = notebookCells(run.notebookJson!);
     const first = cells[1].outputs!;
     assert.equal(first.length, 1);
     assert.equal(first[0].output_type, "display_data");

@@ -6,21 +6,10 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { executeNotebook, formatFailure, listNotebooks, PROJECT_ROOT, writeNotebook } from "../../lib/notebook/run";
+import { executeNotebook, formatFailure, listNotebooks, PROJECT_ROOT, writeNotebook, notebookCells } from "../../lib/notebook/run";
 
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, unknown>;
-}
-interface Cell {
-  cell_type: string;
-  outputs?: Output[];
-}
 
 const sha256 = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-const cellsOf = (json: string) => (JSON.parse(json) as { cells: Cell[] }).cells;
 
 for (const file of listNotebooks(path.join(PROJECT_ROOT, "notebooks"))) {
   const name = path.basename(file);
@@ -32,7 +21,7 @@ for (const file of listNotebooks(path.join(PROJECT_ROOT, "notebooks"))) {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "samfeat-nbtest-"));
     try {
       writeNotebook(path.join(out, name), run.notebookJson!);
-      const cells = cellsOf(fs.readFileSync(path.join(out, name), "utf8"));
+      const cells = notebookCells(fs.readFileSync(path.join(out, name), "utf8"));
       // Every plotly figure must also render where plotly JSON cannot (HTML) and where HTML cannot (PNG).
       for (const o of cells.flatMap((c) => c.outputs ?? [])) {
         if (o.data && "application/vnd.plotly.v1+json" in o.data) {

@@ -5,24 +5,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { executeNotebook, formatFailure, PROJECT_ROOT } from "../../lib/notebook/run";
+import { executeNotebook, formatFailure, PROJECT_ROOT, joinText, NbOutput, notebookCells } from "../../lib/notebook/run";
 import { scratchDir } from "./scratch";
 
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, unknown>;
-}
-interface Cell {
-  cell_type: string;
-  outputs?: Output[];
-}
 
-const cellsOf = (json: string) => (JSON.parse(json) as { cells: Cell[] }).cells;
-// nbformat stores multi-line strings as lists of lines.
-const joined = (t: unknown) => (Array.isArray(t) ? t.join("") : String(t ?? ""));
-const textOf = (o: Output) => joined(o.text);
+const textOf = (o: NbOutput) => joinText(o.text);
 
 test("a throwing cell is reported with its source and error; later cells do not run", async () => {
   const scratch = scratchDir();
@@ -41,7 +28,7 @@ test("a throwing cell is reported with its source and error; later cells do not 
     const report = formatFailure(run);
     assert.match(report, /cell 3 failed/);
     assert.match(report, /throw new Error\(reason\)[\s\S]*deliberate failure 4711/);
-    const cells = cellsOf(run.notebookJson!);
+    const cells = notebookCells(run.notebookJson!);
     assert.equal(textOf(cells[1].outputs![0]), "first cell ran\n");
     assert.deepEqual(cells[3].outputs, []);
   } finally {
@@ -92,9 +79,9 @@ test("run-notebooks: a failing notebook prints its cell and error, exits 1, and 
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cell 2 failed\n {2}source:\n {4}throw new RangeError\("value 99 out of range"\);\n {2}error:\n[\s\S]*RangeError: value 99 out of range/);
     assert.match(r.stderr, /error: 1 of 1 notebooks failed: cli-fails\.ipynb\n$/);
-    const copy = cellsOf(fs.readFileSync(path.join(out, "cli-fails.ipynb"), "utf8"));
+    const copy = notebookCells(fs.readFileSync(path.join(out, "cli-fails.ipynb"), "utf8"));
     assert.equal(textOf(copy[0].outputs![0]), "ok so far\n");
-    const source = cellsOf(fs.readFileSync(file, "utf8"));
+    const source = notebookCells(fs.readFileSync(file, "utf8"));
     assert.deepEqual(source.map((c) => c.outputs), [[], []], "the source notebook was modified");
   } finally {
     scratch.remove();
