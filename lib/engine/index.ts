@@ -8,15 +8,10 @@ import { registerTrainingKernels } from "./wasm-kernels/index";
 import type * as NativeKernels from "./native";
 import type { NativeStatus } from "./native";
 
-export type BackendName = "tensorflow" | "wasm" | "cpu";
+import { BackendName, EngineInfo, recordEngineInfo } from "./state";
 
-export interface EngineInfo {
-  backend: BackendName;
-  reason: string; // why this backend was chosen (and why the faster ones were not)
-  native: boolean; // the project's native kernels are registered for wasm
-  nativeReason: string;
-  threads: number; // threads the chosen compute path uses
-}
+export type { BackendName, EngineInfo } from "./state";
+export { engineInfo } from "./state";
 
 export interface EngineOptions {
   backend?: BackendName; // force one backend (else env SAMFEAT_BACKEND, else the fastest that loads)
@@ -34,7 +29,6 @@ interface Resolved {
 }
 
 let current: { key: string; info: Promise<EngineInfo> } | undefined;
-let chosen: EngineInfo | undefined;
 
 /**
  * Picks the compute backend: tensorflow (tfjs-node-gpu) when it loads, else wasm with the project's
@@ -46,7 +40,7 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
   const key = JSON.stringify(resolved);
   if (current?.key !== key) {
     const info = select(resolved).then((i) => {
-      chosen = i;
+      recordEngineInfo(i);
       return i;
     });
     current = { key, info };
@@ -58,11 +52,6 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
   const info = await current.info;
   if (!opts.quiet) console.log(`engine: ${info.backend} (${describe(info)})`);
   return info;
-}
-
-/** What initEngine chose, or undefined before it has finished. */
-export function engineInfo(): EngineInfo | undefined {
-  return chosen;
 }
 
 function resolveOptions(opts: EngineOptions): Resolved {

@@ -18,6 +18,8 @@
 // Channel counts are max(4, round(n * width)) with Python's round-half-even,
 // so every width builds the same shapes as the PyTorch reference.
 import * as tf from "@tensorflow/tfjs";
+import { engineInfo } from "../engine/state";
+import { groupedMatMul } from "./grouped-matmul";
 import { convBiasUniform, kaimingNormalFanOut, seededUniform } from "./init";
 import { resizeBilinear } from "./resize";
 
@@ -148,8 +150,12 @@ export class SamFeatNet {
       return tf.reshape(tf.add(channelFirstProjection(weight, channels, pixels), bias), [c * b, h, w]) as tf.Tensor3D;
     };
     const [q, k, v] = [project("rows.q"), project("rows.k"), project("rows.v")];
-    const a = tf.softmax(tf.mul(tf.matMul(q, k, false, true), ROW_ATTENTION_SCALE));
-    return tf.transpose(tf.reshape(tf.matMul(a, v), [c, b, h, w]), [1, 2, 3, 0]) as tf.Tensor4D;
+    if (!groupedMatMulIsFaster()) {
+      const a = tf.softmax(tf.mul(tf.matMul(q, k, false, true), ROW_ATTENTION_SCALE));
+      return tf.transpose(tf.reshape(tf.matMul(a, v), [c, b, h, w]), [1, 2, 3, 0]) as tf.Tensor4D;
+    }
+    // Groups g = (channel, image), as q, k and v are ordered.
+    return tf.transpose(tf.reshape(groupedRowAttention(q, k, v), [h, c, b, w]), [2, 0, 3, 1]) as tf.Tensor4D;
   }
 
   /** images [B,H,W,3] in [-1,1] (see normalizeImage), H and W multiples of 8. */
@@ -190,6 +196,44 @@ export class SamFeatNet {
     for (const p of this.params.values()) p.dispose();
     this.params.clear();
   }
+}
+
+/**
+ * Upstream wasm's BatchMatMul loops in plain code over many small matrices; its depthwise
+ * convolution (groupedMatMul) is XNNPACK's. The native kernels' BatchMatMul is fast itself.
+ */
+function groupedMatMulIsFaster(): boolean {
+  return tf.getBackend() === "wasm" && engineInfo()?.native !== true;
+}
+
+/**
+ * softmax(q k^T * scale) v per group with groupedMatMul: q, k, v [G,H,W] -> [H,G,W].
+ * One custom gradient for the whole attention: the forward pass's transposed copies are freed
+ * right away (the tape keeps only q, k, v and the attention), which the batch-4 training step
+ * needs to fit in the wasm heap. With A = softmax(S), O = A v:
+ * dA = dO v^T, dv = A^T dO, dS = A * (dA - rowsum(dA * A)) * scale, dq = dS k, dk = dS^T q.
+ */
+export function groupedRowAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D): tf.Tensor3D {
+  const f = tf.customGrad((...args) => {
+    const [qs, ks, vs, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
+    const t = (x: tf.Tensor3D, perm: number[]) => tf.transpose(x, perm) as tf.Tensor3D;
+    const scores = groupedMatMul(t(qs, [1, 2, 0]), t(ks, [2, 0, 1])); // [H,G,H]
+    const a = tf.softmax(tf.mul(scores, ROW_ATTENTION_SCALE)) as tf.Tensor3D; // [Hq,G,Hk]
+    save([qs, ks, vs, a]);
+    const value = groupedMatMul(t(a, [0, 2, 1]), t(vs, [1, 0, 2])); // [H,G,W]
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [qg, kg, vg, as] = saved as tf.Tensor3D[];
+      const dout = dy as tf.Tensor3D; // [Hq,G,W]
+      const da = groupedMatMul(t(dout, [0, 2, 1]), t(vg, [2, 0, 1])); // [Hq,G,Hk]
+      const dv = t(groupedMatMul(t(as, [2, 0, 1]), dout), [1, 0, 2]);
+      const ds = tf.mul(tf.mul(as, tf.sub(da, tf.sum(tf.mul(da, as), 2, true))), ROW_ATTENTION_SCALE) as tf.Tensor3D;
+      const dq = t(groupedMatMul(t(ds, [0, 2, 1]), t(kg, [1, 0, 2])), [1, 0, 2]);
+      const dk = t(groupedMatMul(t(ds, [2, 0, 1]), t(qg, [1, 0, 2])), [1, 0, 2]);
+      return [dq, dk, dv];
+    };
+    return { value, gradFunc };
+  });
+  return f(q, k, v) as tf.Tensor3D;
 }
 
 /**

@@ -1,0 +1,22 @@
+// What initEngine chose, kept apart from the selection code so that models can ask for it
+// without importing the backends (importing the wasm backend registers it as the default).
+export type BackendName = "tensorflow" | "wasm" | "cpu";
+
+export interface EngineInfo {
+  backend: BackendName;
+  reason: string; // why this backend was chosen (and why the faster ones were not)
+  native: boolean; // the project's native kernels are registered for wasm
+  nativeReason: string;
+  threads: number; // threads the chosen compute path uses
+}
+
+let chosen: EngineInfo | undefined;
+
+/** What initEngine chose, or undefined before it has finished. */
+export function engineInfo(): EngineInfo | undefined {
+  return chosen;
+}
+
+export function recordEngineInfo(info: EngineInfo): void {
+  chosen = info;
+}
