@@ -94,8 +94,14 @@ export function parseFlags(argv: string[]): Flags {
   };
 }
 
+// Runs the reference as a script and then prints its peak RSS (KiB on Linux), which it does not report.
+const WITH_PEAK_RSS =
+  "import json, resource, runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__'); " +
+  "print(json.dumps({'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))";
+
 function runTorch(f: Flags): Record<string, unknown> {
   const args = [
+    "-c", WITH_PEAK_RSS,
     path.join(ROOT, "bench", "torch_reference.py"),
     "--width", String(f.width), "--size", String(f.size), "--batch", String(f.batch),
     "--infer-size", `${f.inferSize[0]}x${f.inferSize[1]}`, "--threads", String(f.threads), "--steps", String(f.steps),
@@ -105,9 +111,9 @@ function runTorch(f: Flags): Record<string, unknown> {
   const lines = r.stdout.trim().split("\n");
   if (r.status !== 0) throw new Error(`bench/torch_reference.py exited with ${r.status}: ${r.stderr.trim().split("\n").at(-1)}`);
   try {
-    return JSON.parse(lines[lines.length - 1]);
+    return { ...JSON.parse(lines[lines.length - 2]), ...JSON.parse(lines[lines.length - 1]) };
   } catch {
-    throw new Error(`bench/torch_reference.py printed no JSON line (got '${lines[lines.length - 1]}')`);
+    throw new Error(`bench/torch_reference.py printed no JSON line (got '${lines.slice(-2).join(" / ")}')`);
   }
 }
 
@@ -146,6 +152,7 @@ async function main(): Promise<void> {
         ratio: "tfjs/torch",
         train_step: ratio(result.train_step_ms, torch.train_step_ms),
         infer: ratio(result.infer_ms, torch.infer_ms),
+        peak_rss: ratio(result.peak_rss_mb, torch.peak_rss_mb),
         params_equal: result.params === torch.params,
       }),
     );

@@ -2,6 +2,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { installEagerBackward } from "./backward";
 import { registerTrainingKernels } from "./wasm-kernels/index";
 // Type-only, so ./native is part of the TypeScript program (tslab compiles only modules reachable by
 // imports); its code is loaded lazily below, since it loads the optional addon.
@@ -81,6 +82,8 @@ function checkThreads(n: number, source: string, raw: string = String(n)): numbe
 async function select(r: Resolved): Promise<EngineInfo> {
   // Cheap and idempotent; also fixes upstream cpu gradient kernels, so register whatever gets chosen.
   registerTrainingKernels();
+  // Every backend: tfjs-core's own backward pass holds all activations and gradients to its end.
+  installEagerBackward();
   const order: BackendName[] = r.forced ? [r.forced.name] : [...BACKENDS];
   const skipped: string[] = [];
   for (const name of order) {

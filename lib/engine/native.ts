@@ -194,6 +194,29 @@ function broadcastStrides(shape: number[], out: number[]): Ints {
   return strides;
 }
 
+/**
+ * The same elementwise walk over fewer axes: size-1 axes dropped, and each axis merged into the next
+ * where both operands step through it as one run. The kernel loops over the last axis, so
+ * [B,H,W,1] * [1] becomes one run of B*H*W instead of B*H*W runs of one.
+ */
+function mergeAxes(shape: number[], sa: Ints, sb: Ints): [Ints, Ints, Ints] {
+  const outShape: Ints = [], outA: Ints = [], outB: Ints = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && outA[last] === sa[d] * shape[d] && outB[last] === sb[d] * shape[d]) {
+      outShape[last] *= shape[d];
+      outA[last] = sa[d];
+      outB[last] = sb[d];
+    } else {
+      outShape.push(shape[d]);
+      outA.push(sa[d]);
+      outB.push(sb[d]);
+    }
+  }
+  return outShape.length > 0 ? [outShape, outA, outB] : [[1], [0], [0]];
+}
+
 function broadcastShape(a: number[], b: number[]): number[] | undefined {
   const n = Math.max(a.length, b.length);
   const out: number[] = [];
@@ -336,13 +359,14 @@ function kernels(a: Addon): tf.KernelConfig[] {
     const shape = broadcastShape(A.shape, B.shape);
     if (!allFloat(A, B) || !shape) return fallback(name, args, "unsupported configuration");
     const out = b.makeOutput(shape, "float32");
-    a.binary(heap(b), offset(b, A), offset(b, B), offset(b, out), op, shape, broadcastStrides(A.shape, shape),
-      broadcastStrides(B.shape, shape));
+    const merged = mergeAxes(shape, broadcastStrides(A.shape, shape), broadcastStrides(B.shape, shape));
+    a.binary(heap(b), offset(b, A), offset(b, B), offset(b, out), op, ...merged);
     return out;
   };
   add("Add", binary("Add", 0));
   add("Sub", binary("Sub", 1));
   add("Multiply", binary("Multiply", 2));
+  add("RealDiv", binary("RealDiv", 3));
 
   // Sum / Mean over a leading or trailing block of axes (bias gradients, channel means); else the old kernel.
   const reduce = (name: string, mean: boolean) => (args: Args) => {

@@ -19,6 +19,7 @@
 // so every width builds the same shapes as the PyTorch reference.
 import * as tf from "@tensorflow/tfjs";
 import { engineInfo } from "../engine/state";
+import { conv2dBiasAct } from "./fused-conv";
 import { groupedMatMul } from "./grouped-matmul";
 import { convBiasUniform, kaimingNormalFanOut, seededUniform } from "./init";
 import { resizeBilinear } from "./resize";
@@ -119,18 +120,8 @@ export class SamFeatNet {
   }
 
   private conv(x: tf.Tensor4D, name: string, relu = false): tf.Tensor4D {
-    // Under a gradient tape tfjs does not fuse a ReLU: it would fall back to conv + bias add + relu.
-    // Keeping the bias fused there saves the add and one activation-sized tensor per layer.
-    const taped = tf.engine().state.gradientDepth > 0;
-    const y = tf.fused.conv2d({
-      x,
-      filter: this.params.get(`${name}.weight`) as tf.Tensor4D,
-      bias: this.params.get(`${name}.bias`),
-      strides: 1,
-      pad: "same",
-      activation: relu && !taped ? "relu" : "linear",
-    });
-    return relu && taped ? tf.relu(y) : y;
+    const weight = this.params.get(`${name}.weight`) as tf.Tensor4D;
+    return conv2dBiasAct(x, weight, this.params.get(`${name}.bias`)!, relu ? "relu" : "linear");
   }
 
   /**

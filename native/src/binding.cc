@@ -168,10 +168,12 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
     total *= shape[d];
     if (shape[d] > 0) lastA += (shape[d] - 1) * sa[d], lastB += (shape[d] - 1) * sb[d];
   }
+  const int64_t op = intArg(info, 4);
+  if (op < samfeat::kAdd || op > samfeat::kDiv) throw Napi::RangeError::New(info.Env(), "samfeat_native: unknown binary op");
   float* out = at(info, h, 3, total);
   if (total == 0) return info.Env().Undefined();
   samfeat::binary(at(info, h, 1, lastA + 1), at(info, h, 2, lastB + 1), out, (int)shape.size(), shape.data(),
-                  sa.data(), sb.data(), (samfeat::BinaryOp)intArg(info, 4));
+                  sa.data(), sb.data(), (samfeat::BinaryOp)op);
   return info.Env().Undefined();
 }
 

@@ -485,6 +485,7 @@ template <BinaryOp OP>
 inline float apply(float a, float b) {
   if (OP == kAdd) return a + b;
   if (OP == kSub) return a - b;
+  if (OP == kDiv) return a / b;
   return a * b;
 }
 
@@ -509,14 +510,18 @@ void binaryImpl(const float* a, const float* b, float* out, int rank, const int6
       const float* pa = a + offA;
       const float* pb = b + offB;
       float* po = out + r * inner;
-      if (ia == 1 && ib == 1)
+      // Broadcast scalars are read once: po may alias them, which would otherwise stop vectorisation.
+      if (ia == 1 && ib == 1) {
         for (int64_t j = 0; j < inner; ++j) po[j] = apply<OP>(pa[j], pb[j]);
-      else if (ia == 1 && ib == 0)
-        for (int64_t j = 0; j < inner; ++j) po[j] = apply<OP>(pa[j], pb[0]);
-      else if (ia == 0 && ib == 1)
-        for (int64_t j = 0; j < inner; ++j) po[j] = apply<OP>(pa[0], pb[j]);
-      else
+      } else if (ia == 1 && ib == 0) {
+        const float bv = pb[0];
+        for (int64_t j = 0; j < inner; ++j) po[j] = apply<OP>(pa[j], bv);
+      } else if (ia == 0 && ib == 1) {
+        const float av = pa[0];
+        for (int64_t j = 0; j < inner; ++j) po[j] = apply<OP>(av, pb[j]);
+      } else {
         for (int64_t j = 0; j < inner; ++j) po[j] = apply<OP>(pa[j * ia], pb[j * ib]);
+      }
     }
   });
 }
@@ -526,6 +531,7 @@ void binary(const float* a, const float* b, float* out, int rank, const int64_t*
             const int64_t* sb, BinaryOp op) {
   if (op == kAdd) binaryImpl<kAdd>(a, b, out, rank, shape, sa, sb);
   else if (op == kSub) binaryImpl<kSub>(a, b, out, rank, shape, sa, sb);
+  else if (op == kDiv) binaryImpl<kDiv>(a, b, out, rank, shape, sa, sb);
   else binaryImpl<kMul>(a, b, out, rank, shape, sa, sb);
 }
 
@@ -543,9 +549,24 @@ void sumRows(const float* x, float* out, int64_t outer, int64_t inner) {
 void sumCols(const float* x, float* out, int64_t outer, int64_t inner, float scale) {
   parallelFor(outer, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, inner)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
+      // 32 float partial sums, then double: as accurate as a double loop here, at vector speed.
       const float* row = x + r * inner;
+      __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+      int64_t j = 0;
+      for (; j + 32 <= inner; j += 32) {
+        acc0 = _mm256_add_ps(acc0, _mm256_loadu_ps(row + j));
+        acc1 = _mm256_add_ps(acc1, _mm256_loadu_ps(row + j + 8));
+        acc2 = _mm256_add_ps(acc2, _mm256_loadu_ps(row + j + 16));
+        acc3 = _mm256_add_ps(acc3, _mm256_loadu_ps(row + j + 24));
+      }
+      alignas(32) float lanes[32];
+      _mm256_store_ps(lanes, acc0);
+      _mm256_store_ps(lanes + 8, acc1);
+      _mm256_store_ps(lanes + 16, acc2);
+      _mm256_store_ps(lanes + 24, acc3);
       double acc = 0.0;
-      for (int64_t j = 0; j < inner; ++j) acc += row[j];
+      for (float v : lanes) acc += v;
+      for (; j < inner; ++j) acc += row[j];
       out[r] = (float)(acc * scale);
     }
   });
@@ -575,9 +596,65 @@ void maxPool(const float* x, float* y, const ConvShape& s) {
   });
 }
 
+namespace {
+// 2x2 windows at stride 2 without padding tile the input: each input pixel is in exactly one window,
+// so dx is written once, with no zeroing pass and no scatter (the network's every pooling).
+void maxPoolGrad2x2(const float* dy, const float* x, float* dx, const ConvShape& s) {
+  const int C = s.inC;
+  parallelFor((int64_t)s.batch * s.outH, 1, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t b = r / s.outH;
+      const int oy = (int)(r - b * s.outH);
+      if (oy == s.outH - 1)  // odd height: the last row is in no window
+        for (int iy = 2 * s.outH; iy < s.inH; ++iy)
+          std::memset(dx + ((b * s.inH + iy) * (int64_t)s.inW) * C, 0, sizeof(float) * s.inW * C);
+      const int64_t row0 = ((b * s.inH + 2 * oy) * (int64_t)s.inW) * C, row1 = row0 + (int64_t)s.inW * C;
+      for (int ox = 0; ox < s.outW; ++ox) {
+        const float* g = dy + (r * s.outW + ox) * C;
+        const int64_t p00 = row0 + (int64_t)2 * ox * C, p01 = p00 + C, p10 = row1 + (int64_t)2 * ox * C, p11 = p10 + C;
+        int c = 0;
+        for (; c + 8 <= C; c += 8) {
+          // The first maximum in window order takes the gradient (as tfjs's cpu backend); a window
+          // whose maximum compares unequal to all four (NaN) gives it to the first.
+          const __m256 a = _mm256_loadu_ps(x + p00 + c), b2 = _mm256_loadu_ps(x + p01 + c),
+                       c2 = _mm256_loadu_ps(x + p10 + c), d = _mm256_loadu_ps(x + p11 + c);
+          const __m256 m = _mm256_max_ps(_mm256_max_ps(a, b2), _mm256_max_ps(c2, d));
+          __m256 ea = _mm256_cmp_ps(a, m, _CMP_EQ_OQ);
+          const __m256 eb = _mm256_andnot_ps(ea, _mm256_cmp_ps(b2, m, _CMP_EQ_OQ));
+          const __m256 taken = _mm256_or_ps(ea, eb);
+          const __m256 ec = _mm256_andnot_ps(taken, _mm256_cmp_ps(c2, m, _CMP_EQ_OQ));
+          const __m256 ed = _mm256_andnot_ps(_mm256_or_ps(taken, ec), _mm256_cmp_ps(d, m, _CMP_EQ_OQ));
+          ea = _mm256_or_ps(ea, _mm256_andnot_ps(_mm256_or_ps(_mm256_or_ps(taken, ec), ed), _mm256_castsi256_ps(_mm256_set1_epi32(-1))));
+          const __m256 gv = _mm256_loadu_ps(g + c);
+          _mm256_storeu_ps(dx + p00 + c, _mm256_and_ps(ea, gv));
+          _mm256_storeu_ps(dx + p01 + c, _mm256_and_ps(eb, gv));
+          _mm256_storeu_ps(dx + p10 + c, _mm256_and_ps(ec, gv));
+          _mm256_storeu_ps(dx + p11 + c, _mm256_and_ps(ed, gv));
+        }
+        for (; c < C; ++c) {
+          const float a = x[p00 + c], b2 = x[p01 + c], c2 = x[p10 + c], d = x[p11 + c];
+          const float m = std::max(std::max(a, b2), std::max(c2, d));
+          const int first = a == m ? 0 : b2 == m ? 1 : c2 == m ? 2 : d == m ? 3 : 0;
+          dx[p00 + c] = first == 0 ? g[c] : 0.0f;
+          dx[p01 + c] = first == 1 ? g[c] : 0.0f;
+          dx[p10 + c] = first == 2 ? g[c] : 0.0f;
+          dx[p11 + c] = first == 3 ? g[c] : 0.0f;
+        }
+      }
+      if (s.inW > 2 * s.outW)  // odd width: the last column of both rows is in no window
+        for (int64_t row : {row0, row1})
+          std::memset(dx + row + (int64_t)2 * s.outW * C, 0, sizeof(float) * (s.inW - 2 * s.outW) * C);
+    }
+  });
+}
+}  // namespace
+
 void maxPoolGrad(const float* dy, const float* x, float* dx, const ConvShape& s) {
   const int C = s.inC;
   const int64_t xSize = (int64_t)s.batch * s.inH * s.inW * C;
+  if (s.kH == 2 && s.kW == 2 && s.strideH == 2 && s.strideW == 2 && s.dilH == 1 && s.dilW == 1 && s.padTop == 0 &&
+      s.padLeft == 0 && s.outH == s.inH / 2 && s.outW == s.inW / 2)
+    return maxPoolGrad2x2(dy, x, dx, s);
   std::memset(dx, 0, sizeof(float) * xSize);
   // Per image: windows of different images never overlap, so images run in parallel.
   parallelFor(s.batch, 1, [&](int64_t b0, int64_t b1) {
@@ -677,7 +754,80 @@ void step(const float* x, float* y, int64_t n, float alpha) {
   });
 }
 
+namespace {
+// out[8 x 8 block] = transpose of in[8 x 8 block]; row strides in floats.
+inline void transpose8x8(const float* in, int64_t ldIn, float* out, int64_t ldOut) {
+  const __m256 r0 = _mm256_loadu_ps(in), r1 = _mm256_loadu_ps(in + ldIn), r2 = _mm256_loadu_ps(in + 2 * ldIn),
+               r3 = _mm256_loadu_ps(in + 3 * ldIn), r4 = _mm256_loadu_ps(in + 4 * ldIn),
+               r5 = _mm256_loadu_ps(in + 5 * ldIn), r6 = _mm256_loadu_ps(in + 6 * ldIn),
+               r7 = _mm256_loadu_ps(in + 7 * ldIn);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+               t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+               t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+               u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+               u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+               u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(out, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(out + ldOut, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(out + 2 * ldOut, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(out + 3 * ldOut, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(out + 4 * ldOut, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(out + 5 * ldOut, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(out + 6 * ldOut, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(out + 7 * ldOut, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+// out[b][c][r] = x[b][r][c] for `batch` [rows, cols] matrices, in 8x8 register tiles: the general
+// loop below gathers one element per cache line and runs several times slower on these.
+void transposeMatrices(const float* x, float* out, int64_t batch, int64_t rows, int64_t cols) {
+  // A task is a band of 32 rows of x, so each output row gets 128 contiguous bytes (two cache lines).
+  constexpr int64_t kBand = 32;
+  const int64_t bands = (rows + kBand - 1) / kBand;
+  parallelFor(batch * bands, std::max<int64_t>(1, 1024 / std::max<int64_t>(1, cols)), [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t / bands, r0 = (t - b * bands) * kBand, r1 = std::min(rows, r0 + kBand);
+      const float* in = x + b * rows * cols;
+      float* o = out + b * rows * cols;
+      const int64_t tiledRows = r0 + (r1 - r0) / 8 * 8, tiledCols = cols / 8 * 8;
+      for (int64_t c = 0; c < tiledCols; c += 8)
+        for (int64_t r = r0; r < tiledRows; r += 8) transpose8x8(in + r * cols + c, cols, o + c * rows + r, rows);
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t c = r < tiledRows ? tiledCols : 0; c < cols; ++c) o[c * rows + r] = in[r * cols + c];
+    }
+  });
+}
+}  // namespace
+
 void transpose(const float* x, float* out, int rank, const int64_t* shape, const int64_t* perm) {
+  // Drop size-1 axes, then merge input axes that stay adjacent and in order in the output: NHWC -> CNHW
+  // becomes a [NHW, C] matrix transpose, and [G, H, W] -> [G, W, H] a batch of them.
+  std::vector<int64_t> axes;  // input axes of extent > 1, in output order
+  for (int d = 0; d < rank; ++d)
+    if (shape[perm[d]] != 1) axes.push_back(perm[d]);
+  std::vector<std::vector<int64_t>> groups;  // runs of consecutive input axes, in output order
+  for (int64_t a : axes) {
+    if (!groups.empty() && a > groups.back().back()) {
+      bool adjacent = true;  // size-1 axes between them do not break the run
+      for (int64_t m = groups.back().back() + 1; m < a; ++m) adjacent &= shape[m] == 1;
+      if (adjacent) {
+        groups.back().push_back(a);
+        continue;
+      }
+    }
+    groups.push_back({a});
+  }
+  auto extent = [&](const std::vector<int64_t>& g) {
+    int64_t e = 1;
+    for (int64_t a : g) e *= shape[a];
+    return e;
+  };
+  // The groups' order in the input is the order of their first axes.
+  if (groups.size() == 2 && groups[0][0] > groups[1][0])
+    return transposeMatrices(x, out, 1, extent(groups[1]), extent(groups[0]));
+  if (groups.size() == 3 && groups[0][0] < groups[2][0] && groups[2][0] < groups[1][0])
+    return transposeMatrices(x, out, extent(groups[0]), extent(groups[2]), extent(groups[1]));
+
   std::vector<int64_t> inStride(rank, 1), outShape(rank), stride(rank);
   for (int d = rank - 2; d >= 0; --d) inStride[d] = inStride[d + 1] * shape[d + 1];
   int64_t total = 1;

@@ -41,7 +41,7 @@ void batchMatMul(const float* a, const float* b, const float* bias, float* c, in
 
 // Elementwise and data-movement kernels.
 void relu(const float* x, float* y, int64_t n);
-enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2 };
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
 // out = a op b over `outShape`, reading a and b through per-axis strides (0 along broadcast axes).
 void binary(const float* a, const float* b, float* out, int rank, const int64_t* outShape, const int64_t* aStrides,
             const int64_t* bStrides, BinaryOp op);

@@ -38,6 +38,8 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 9, 10, 3], k: 3, co: 2, stride: [2, 1], pad: "same" },
   { x: [2, 7, 7, 2], k: 2, co: 3, stride: 3, pad: "valid" }, // kernel smaller than the stride
   { x: [1, 8, 9, 2], k: 3, co: 3, stride: 1, pad: [[0, 0], [3, 1], [0, 4], [0, 0]] }, // padding beyond the kernel
+  { x: [2, 12, 10, 16], k: 3, co: 1, stride: 1, pad: "same" }, // a detector head: x and dy swap roles
+  { x: [1, 9, 8, 6], k: 3, co: 2, stride: 1, pad: [[0, 0], [0, 2], [1, 0], [0, 0]] }, // swapped, uneven padding
 ];
 
 function label(c: ConvCase): string {
@@ -205,6 +207,45 @@ test("BatchMatMul with transposed operands, and its gradients, match cpu", async
   }
 });
 
+test("Sum over leading axes (pooled), Slice and SplitV (runs) match cpu; other cases reach upstream", async () => {
+  const sums: [number[], number | number[], boolean][] = [
+    [[2, 9, 8, 5], [0, 1, 2], false], [[3, 7, 4], [0, 1], true], [[6, 1], [0], false], [[2, 5, 6, 1], [-4, -3, -2], false],
+    [[64, 48, 3], [0, 1], false], // long runs: 3072 values per column
+    [[2, 9, 8, 5], [1, 2], false], [[2, 9, 8, 5], [3], true], [[4, 6], [1], false], // upstream
+  ];
+  for (const [n, [shape, axis, keepDims]] of sums.entries()) {
+    const v = randomValues(size(shape), 300 + n);
+    const f = () => [tf.sum(tf.tensor(v, shape), axis, keepDims)];
+    const [ref] = await runOn("cpu", f);
+    const [got] = await runOn("wasm", f);
+    assert.deepEqual(got.shape, ref.shape, `Sum ${shape} over ${axis}`);
+    assert.ok(scaledError(got.values, ref.values) < TOL, `Sum ${shape} over ${axis}: error ${scaledError(got.values, ref.values)}`);
+  }
+  const slices: [number[], number[], number[]][] = [
+    [[8, 12, 10, 4], [0, 1, 1, 0], [-1, 11, 9, -1]], // the stride-4 downsampling's crop
+    [[3, 5, 7, 4], [1, 2, 0, 1], [2, 3, 7, 2]], [[3, 5, 7, 4], [0, 0, 0, 0], [3, 5, 7, 4]], [[3, 5, 7, 4], [2, 0, 0, 0], [1, -1, -1, -1]],
+    [[10], [3], [4]], [[2, 3, 4, 5, 6], [1, 0, 2, 1, 3], [1, 3, 2, 3, 2]], [[4, 5], [1, 2], [0, 3]],
+  ];
+  for (const [n, [shape, begin, sz]] of slices.entries()) {
+    const v = randomValues(size(shape), 400 + n);
+    const f = () => [tf.slice(tf.tensor(v, shape), begin, sz), tf.slice(tf.tensor(v, shape, "int32"), begin, sz)];
+    const ref = await runOn("cpu", f);
+    const got = await runOn("wasm", f);
+    for (const i of [0, 1]) {
+      assert.deepEqual(got[i].shape, ref[i].shape, `Slice ${shape} at ${begin} size ${sz}`);
+      assert.deepEqual(Array.from(got[i].values), Array.from(ref[i].values), `Slice ${shape} at ${begin} size ${sz}`);
+    }
+  }
+  for (const [n, [shape, parts, axis]] of ([[[2, 3, 4, 10], [1, 2, 3, 4], 3], [[2, 6, 4, 5], 3, 1], [[7, 3], [2, 5], 0]] as [number[], number[] | number, number][]).entries()) {
+    const v = randomValues(size(shape), 500 + n);
+    const f = () => tf.split(tf.tensor(v, shape), parts, axis);
+    const ref = await runOn("cpu", f);
+    const got = await runOn("wasm", f);
+    assert.equal(got.length, ref.length);
+    got.forEach((g, i) => assert.deepEqual(Array.from(g.values), Array.from(ref[i].values), `split ${shape} by ${parts} on ${axis}, part ${i}`));
+  }
+});
+
 test("the kernels leave no tensors or wasm data behind", async () => {
   await tf.setBackend("wasm");
   const step = () =>
@@ -213,7 +254,8 @@ test("the kernels leave no tensors or wasm data behind", async () => {
       const f = tf.tensor4d(randomValues(3 * 3 * 4 * 6, 2), [3, 3, 4, 6]);
       const loss = (a: tf.Tensor, b: tf.Tensor) => {
         const y = tf.maxPool(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, "same"), 2, 2, "same");
-        return tf.sum(tf.image.resizeBilinear(y, [7, 5], false, true));
+        const z = tf.image.resizeBilinear(tf.slice(y, [0, 1, 0, 0], [-1, -1, 1, -1]), [7, 5], false, true);
+        return tf.add(tf.sum(z), tf.sum(tf.sum(z, [0, 1, 2])));
       };
       return tf.grads(loss)([x, f]);
     });

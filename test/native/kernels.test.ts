@@ -141,9 +141,10 @@ test("BatchMatMul and _FusedMatMul match cpu (transposes, batch broadcast)", asy
 test("elementwise, reductions, concat and slicing match cpu", async (t) => {
   const skip = await skipReason();
   if (skip) return t.skip(skip);
-  const pairs = [[[2, 5, 7, 3], [2, 5, 7, 3]], [[2, 5, 7, 3], [3]], [[2, 1, 7, 1], [1, 5, 1, 4]], [[6], [1]], [[4, 1], [4, 9]]];
+  const pairs = [[[2, 5, 7, 3], [2, 5, 7, 3]], [[2, 5, 7, 3], [3]], [[2, 1, 7, 1], [1, 5, 1, 4]], [[6], [1]], [[4, 1], [4, 9]],
+    [[3, 4, 5, 1], [1]], [[3, 1, 5, 1], [3, 1, 5, 1]], [[1, 1], [1]]]; // the last: axes merged into one run
   for (const [sa, sb] of pairs)
-    for (const k of ["Add", "Sub", "Multiply"])
+    for (const k of ["Add", "Sub", "Multiply", "RealDiv"])
       await compare(k, { a: random(sa), b: random(sb) }, {}, `${k} ${sa}|${sb}`);
   await compare("Relu", { x: random([3, 7, 5, 2]) }, {}, "Relu");
   await compare("Step", { x: random([3, 7, 5, 2]) }, { alpha: 0 }, "Step");
@@ -151,6 +152,10 @@ test("elementwise, reductions, concat and slicing match cpu", async (t) => {
   for (const perm of [[0, 3, 1, 2], [3, 2, 1, 0], [1, 0, 2, 3], [0, 1, 3, 2], [2, 0, 3, 1]])
     await compare("Transpose", { x: random([3, 5, 7, 4]) }, { perm }, `Transpose ${perm}`);
   await compare("Transpose", { x: random([64, 33]) }, { perm: [1, 0] }, "Transpose 2-D");
+  // The tiled paths (a matrix, or a batch of them, after merging axes), with edges that are not whole tiles.
+  for (const [shape, perm] of [[[3, 9, 5, 19], [3, 0, 1, 2]], [[19, 3, 9, 5], [1, 2, 3, 0]], [[2, 1, 17, 12], [0, 1, 3, 2]],
+    [[4, 17, 12], [0, 2, 1]], [[3, 1, 8, 16], [3, 1, 0, 2]]] as [number[], number[]][])
+    await compare("Transpose", { x: random(shape) }, { perm }, `Transpose ${shape} by ${perm}`);
   const x = random([3, 5, 7, 4]);
   for (const axis of [[0], [0, 1, 2], [3], [2, 3], [0, 1, 2, 3], [-1]])
     for (const keepDims of [false, true]) {
@@ -174,6 +179,7 @@ test("pooling and bilinear resizing match cpu", async (t) => {
   // [batch, H, W, C, filter, stride, pad]
   const cases: [number, number, number, number, number, number, string][] = [
     [2, 8, 8, 3, 2, 2, "valid"], [1, 9, 7, 4, 3, 2, "same"], [2, 7, 7, 2, 3, 1, "same"], [1, 11, 9, 5, 2, 2, "same"],
+    [2, 9, 7, 12, 2, 2, "valid"], // 2x2 windows that tile the input, odd sizes leaving a row and a column out
   ];
   for (const [b, h, w, c, f, s, pad] of cases) {
     const what = `pool ${[b, h, w, c, f, s, pad]}`;
@@ -184,6 +190,14 @@ test("pooling and bilinear resizing match cpu", async (t) => {
     const dy = random(output.shape);
     await compare("MaxPoolGrad", { dy, input, output }, attrs, `MaxPoolGrad ${what}`);
     if (pad === "valid") await compare("AvgPoolGrad", { dy, input }, attrs, `AvgPoolGrad ${what}`);
+  }
+  {
+    // Ties (values in {-1, 0, 1}): the first maximum in window order takes the gradient.
+    const input = random([2, 6, 8, 16]);
+    input.data.forEach((v, i) => (input.data[i] = Math.round(v)));
+    const attrs = { filterSize: 2, strides: 2, pad: "valid" };
+    const [output] = await runOn("cpu", "MaxPool", { x: input }, attrs);
+    await compare("MaxPoolGrad", { dy: random(output.shape), input, output }, attrs, "MaxPoolGrad with ties");
   }
   const images = random([2, 6, 5, 3]);
   for (const [oh, ow] of [[12, 10], [3, 4], [11, 7]]) {

@@ -10,6 +10,16 @@ import { explicitPadding, withScope } from "./compose";
  * dilated by the original stride, giving [Ci,kh,kw,Co]. The original padding becomes the convolution's
  * explicit padding, trimmed so the output is exactly kh x kw.
  */
+/**
+ * Output channels up to which the roles of x and dy are swapped (stride 1): the recast above has Co
+ * output channels, and XNNPACK runs Co = 1 (the detector heads) at a tenth of its speed. Swapped,
+ * dy^T [Co,Ho,Wo,B] is the image and x^T [H,W,B,Ci] the filter, so the convolution has Ci outputs;
+ * its result is dW flipped in kh and kw:
+ *   dW[k] = sum_t x[t] dy[t + top - k] = out[fh-1-k], out[j] = sum_t dyp[t + j] x[t],
+ * dyp being dy padded by fh-1-top before and top+H-Ho after (rows; columns alike).
+ */
+const SWAP_MAX_OUT = 4;
+
 function conv2dBackpropFilter(args: {
   inputs: tf.NamedTensorInfoMap;
   backend: tf.KernelBackend;
@@ -33,6 +43,26 @@ function conv2dBackpropFilter(args: {
   // Rows the forward pass actually read: (ho-1)*sh + fh from padded row 0. Anything beyond is dropped.
   const bottom = (ho - 1) * sh + fh - top - h;
   const right = (wo - 1) * sw + fw - left - w;
+  const co = attrs.filterShape[3];
+  const before = [fh - 1 - top, fw - 1 - left]; // dy padding for the swapped recast, rows and cols
+  const after = [top + h - ho, left + w - wo];
+  if (co <= SWAP_MAX_OUT && co < x.shape[3] && sh === 1 && sw === 1 && [...before, ...after].every((p) => p >= 0)) {
+    return withScope(args.backend, (s) => {
+      const dyt = s.transpose(dy, [3, 1, 2, 0]); // [Co,Ho,Wo,B]
+      const xt = s.transpose(x, [1, 2, 0, 3]); // [H,W,B,Ci]
+      const conv = s.run(
+        "Conv2D",
+        { x: dyt, filter: xt },
+        {
+          strides: [1, 1],
+          dilations: [1, 1],
+          pad: explicitPadding(before[0], after[0], before[1], after[1]) as unknown as tf.NamedAttrMap[string],
+          dataFormat: "NHWC",
+        },
+      ); // [Co,fh,fw,Ci], flipped in fh and fw
+      return s.transpose(s.run("Reverse", { x: conv }, { dims: [1, 2] }), [1, 2, 3, 0]);
+    });
+  }
   return withScope(args.backend, (s) => {
     const xc = s.crop4d(x, 0, Math.max(0, -bottom), 0, Math.max(0, -right));
     const xt = s.transpose(xc, [3, 1, 2, 0]); // [Ci,H,W,B]

@@ -4,15 +4,20 @@ import { conv2dBackpropInputConfig } from "./conv2d-backprop-input";
 import { maxPoolGradConfig } from "./max-pool-grad";
 import { replaceKernel } from "./registry";
 import { resizeBilinearGradCpuConfig, resizeBilinearGradWasmConfig } from "./resize-bilinear-grad";
+import { sliceConfig, splitVConfig } from "./slice";
+import { sumConfig } from "./sum";
 
 export { upstreamKernel } from "./registry";
 
-/** The project's training kernels for the wasm backend. */
+/** The project's training kernels for the wasm backend (new ones, and faster or fixed upstream ones). */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   maxPoolGradConfig,
   resizeBilinearGradWasmConfig,
+  sliceConfig,
+  splitVConfig,
+  sumConfig,
 ];
 
 /** Fixes of upstream cpu gradient kernels, so cpu and wasm train the same way. */
