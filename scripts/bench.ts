@@ -121,12 +121,12 @@ async function main(): Promise<void> {
   const f = parseFlags(process.argv.slice(2));
   // Loaded after the flags are checked, so a bad flag is reported at once.
   const tf = await import("@tensorflow/tfjs");
-  const { initEngine } = await import("../lib/engine");
+  const { describeEngine, initEngine } = await import("../lib/engine");
   const { runBenchmark } = await import("../lib/models/benchmark");
   const { progressBar } = await import("../lib/util/progress");
   const info = await initEngine({ backend: f.backend, threads: f.threads, quiet: true });
   // stdout carries only JSON lines; the engine summary goes to stderr.
-  console.error(`engine: ${info.backend} (${info.reason}; native kernels: ${info.native ? "on" : `off: ${info.nativeReason}`}, ${info.threads} thread(s))`);
+  console.error(describeEngine(info));
   const bars = {
     train: progressBar("train steps", f.steps, { quiet: !process.stdout.isTTY }),
     infer: progressBar("inference", f.steps, { quiet: !process.stdout.isTTY }),

@@ -56,6 +56,20 @@ function checkToolchain() {
   }
 }
 
+// oneDNN (Debian's libdnnl-dev, the library PyTorch's CPU convolutions use) is optional: without it the
+// convolutions run as im2col + OpenBLAS.
+function hasOneDnn() {
+  const cxx = process.env.CXX || "c++";
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "samfeat-dnnl-"));
+  try {
+    const src = path.join(dir, "probe.cc");
+    fs.writeFileSync(src, "#include <oneapi/dnnl/dnnl.hpp>\nint main() { dnnl::engine e(dnnl::engine::kind::cpu, 0); return 0; }\n");
+    return run(cxx, [src, "-std=c++17", "-fopenmp", "-o", path.join(dir, "probe"), "-ldnnl"]).status === 0;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function nodeGyp() {
   const candidates = [
     process.env.npm_config_node_gyp,
@@ -81,7 +95,7 @@ function nodeDir() {
   throw new Off("Node's C headers not found next to the node binary (install nodejs with its headers)");
 }
 
-function build() {
+function build(withOneDnn) {
   try {
     require.resolve("node-addon-api", { paths: [ROOT] });
   } catch {
@@ -89,6 +103,7 @@ function build() {
   }
   const r = run(process.execPath, [nodeGyp(), "rebuild", `--nodedir=${nodeDir()}`, "-j", String(os.cpus().length)], {
     cwd: NATIVE,
+    env: { ...process.env, SAMFEAT_WITH_DNNL: withOneDnn ? "1" : "0" },
   });
   writeAtomic(LOG, `${r.stdout || ""}\n${r.stderr || ""}`);
   if (r.status !== 0 || !fs.existsSync(ADDON)) {
@@ -103,11 +118,13 @@ function build() {
 
 function main() {
   let reason = "";
+  let withOneDnn = false;
   try {
     if (process.env.SAMFEAT_NATIVE === "0") throw new Off("disabled by SAMFEAT_NATIVE=0");
     checkCpu();
     checkToolchain();
-    build();
+    withOneDnn = hasOneDnn();
+    build(withOneDnn);
   } catch (e) {
     reason = e instanceof Off ? e.message : `unexpected build error: ${e && e.message ? e.message : e}`;
   }
@@ -117,7 +134,8 @@ function main() {
   } catch {
     // status is informative only
   }
-  console.log(reason ? `native kernels off: ${reason}` : "native kernels: built (AVX2/FMA + OpenBLAS)");
+  const libraries = withOneDnn ? "OpenBLAS + oneDNN" : "OpenBLAS; no oneDNN (apt-get install libdnnl-dev) so convolutions use im2col";
+  console.log(reason ? `native kernels off: ${reason}` : `native kernels: built (AVX2/FMA, ${libraries})`);
 }
 
 try {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One-time set-up of a Debian 12 machine for the workbench, safe to re-run:
 #   - Debian packages: Jupyter (headless notebooks with the tslab kernel),
-#     Chromium (static PNG renders of figures), OpenBLAS and a C++ toolchain
-#     (the optional native kernels); installed only when missing.
+#     Chromium (static PNG renders of figures), OpenBLAS, oneDNN and a C++
+#     toolchain (the optional native kernels); installed only when missing.
 #   - npm ci: node_modules from the lockfile; skipped when it already matches.
+#   - the native kernels are rebuilt when their sources or libraries changed.
 # Options: --bench  also install python3-torch and python3-opencv (the PyTorch/OpenCV
 #                   peers of `npm run bench`; not needed for anything else).
 #          --force  run npm ci even when node_modules looks current.
@@ -15,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 APT_PACKAGES=(
   python3 python3-nbclient jupyter-client jupyter-nbconvert jupyter-notebook
   chromium
-  libopenblas-dev build-essential
+  libopenblas-dev libdnnl-dev build-essential
 )
 FORCE_NPM=0
 for arg in "$@"; do
@@ -61,13 +62,20 @@ command -v node >/dev/null || { echo "error: scripts/setup.sh: node not found (N
 node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
   { echo "error: scripts/setup.sh: Node $(node -v) is too old (>= 20.19 is required)" >&2; exit 1; }
 
-# node_modules is current when it was installed from exactly this lockfile.
+# node_modules is current when it was installed from exactly this lockfile. npm ci also builds the
+# native kernels; they are rebuilt on their own when their sources or libraries changed since.
 STAMP=node_modules/.setup-lock.sha256
 want="$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)"
+NATIVE_STAMP=native/build/.setup-sources.sha256
+native_want="$( (cat native/binding.gyp native/src/* scripts/build-native.cjs; dpkg-query -W libopenblas-dev libdnnl-dev 2>/dev/null) | sha256sum | cut -d' ' -f1)"
 if [[ $FORCE_NPM -eq 1 || ! -f $STAMP || "$(cat "$STAMP")" != "$want" ]]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error >>"$LOG" 2>&1 || fail "npm ci failed"
   echo "$want" >"$STAMP"
+  mkdir -p native/build && echo "$native_want" >"$NATIVE_STAMP"
+elif [[ ! -f $NATIVE_STAMP || "$(cat "$NATIVE_STAMP")" != "$native_want" ]]; then
+  node scripts/build-native.cjs
+  mkdir -p native/build && echo "$native_want" >"$NATIVE_STAMP"
 fi
 
 # The project's Jupyter kernel spec must be found by the Debian interpreter.

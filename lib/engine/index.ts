@@ -51,7 +51,7 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
     });
   }
   const info = await current.info;
-  if (!opts.quiet) console.log(`engine: ${info.backend} (${describe(info)})`);
+  if (!opts.quiet) console.log(describeEngine(info));
   return info;
 }
 
@@ -90,7 +90,7 @@ async function select(r: Resolved): Promise<EngineInfo> {
     const attempt = await tryBackend(name, r.threads, r.native);
     if (attempt.ok) {
       const reason = r.forced ? `forced by ${r.forced.source}` : skipped.length > 0 ? skipped.join("; ") : "the fastest backend";
-      return { backend: name, reason, native: false, nativeReason: `native kernels are for wasm only`, threads: r.threads, ...attempt.extra };
+      return { backend: name, reason, native: false, nativeReason: `native kernels are for wasm only`, nativeConvolutions: "", threads: r.threads, ...attempt.extra };
     }
     if (r.forced) throw new Error(`backend '${name}' cannot load: ${attempt.why} (from ${r.forced.source})`);
     skipped.push(attempt.why);
@@ -154,7 +154,12 @@ async function tryWasm(threads: number, nativeWanted: boolean): Promise<Attempt>
   if (!(await setBackend("wasm"))) return failed("wasm backend failed to initialise");
   const native = nativeWanted ? loadNative(threads) : unloadNative();
   // Without native kernels, wasm in node runs on one thread (the threaded build needs web workers).
-  return loaded({ native: native.loaded, nativeReason: native.reason, threads: native.loaded ? native.threads : 1 });
+  return loaded({
+    native: native.loaded,
+    nativeReason: native.reason,
+    nativeConvolutions: native.convolutions,
+    threads: native.loaded ? native.threads : 1,
+  });
 }
 
 let nativeModule: typeof NativeKernels | undefined;
@@ -167,7 +172,7 @@ function loadNative(threads: number): NativeStatus {
     status = nativeModule.registerNativeKernels(threads);
   } catch (e) {
     // registerNativeKernels reports a missing or broken addon itself; this is for the unexpected.
-    return { loaded: false, reason: `lib/engine/native failed: ${firstLine(e)}`, threads: 1 };
+    return { loaded: false, reason: `lib/engine/native failed: ${firstLine(e)}`, threads: 1, convolutions: "" };
   }
   return status.loaded ? status : { ...status, threads: 1 };
 }
@@ -177,7 +182,7 @@ function unloadNative(): NativeStatus {
   // The wasm training kernels were just re-registered over any native ones; this also restores the
   // forward kernels (Conv2D, BatchMatMul, ...) the native module replaced.
   nativeModule?.unregisterNativeKernels();
-  return { loaded: false, reason: "disabled by SAMFEAT_NATIVE=0", threads: 1 };
+  return { loaded: false, reason: "disabled by SAMFEAT_NATIVE=0", threads: 1, convolutions: "" };
 }
 
 async function setBackend(name: BackendName): Promise<boolean> {
@@ -188,9 +193,15 @@ async function setBackend(name: BackendName): Promise<boolean> {
   }
 }
 
-function describe(info: EngineInfo): string {
+/** The one line initEngine prints: backend, why, and for wasm the native kernels and threads. */
+export function describeEngine(info: EngineInfo): string {
+  return `engine: ${info.backend} (${describeReason(info)})`;
+}
+
+function describeReason(info: EngineInfo): string {
   if (info.backend !== "wasm") return info.reason;
-  const native = info.native ? `on, ${info.threads} thread${info.threads > 1 ? "s" : ""}` : `off: ${info.nativeReason}`;
+  const threads = `${info.threads} thread${info.threads > 1 ? "s" : ""}`;
+  const native = info.native ? `on (${info.nativeConvolutions} convolutions), ${threads}` : `off: ${info.nativeReason}`;
   return `${info.reason}; native kernels: ${native}`;
 }
 

@@ -13,6 +13,7 @@ export interface NativeStatus {
   loaded: boolean;
   reason: string; // why the kernels are off ("" when loaded)
   threads: number; // threads the native kernels run on (0 when not loaded)
+  convolutions: string; // what runs the convolutions: "oneDNN" or "im2col + OpenBLAS" ("" when not loaded)
 }
 
 // realpath: notebooks reach lib/ through a symlink, and the addon lives under the project root.
@@ -22,7 +23,7 @@ const STATUS_FILE = path.join(ROOT, "native", "build", "status.json");
 
 type Ints = number[];
 interface Addon {
-  init(): { ok: boolean; reason: string };
+  init(): { ok: boolean; reason: string; convolutions: string };
   setThreads(threads: number): number;
   conv2d(heap: Uint8Array, x: number, w: number, bias: number, y: number, shape: Ints, activation: number): void;
   conv2dBackpropInput(heap: Uint8Array, dy: number, w: number, dx: number, shape: Ints): void;
@@ -44,6 +45,7 @@ interface Addon {
 }
 
 let addon: Addon | undefined;
+let convolutions = "";
 let configs: tf.KernelConfig[] | undefined;
 let status: NativeStatus | undefined;
 // The kernels ours replaced, for fallback and for unregisterNativeKernels.
@@ -64,6 +66,9 @@ function buildReason(): string {
 function loadAddon(): Addon | string {
   if (addon) return addon;
   if (!fs.existsSync(ADDON_FILE)) return `native addon not built: ${buildReason()}`;
+  // oneDNN's OpenMP threads would otherwise spin after each convolution, taking the cores the pool's threads
+  // need next. libgomp reads this when the addon (which links it) is loaded.
+  process.env.OMP_WAIT_POLICY ??= "PASSIVE";
   let a: Addon;
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -74,6 +79,7 @@ function loadAddon(): Addon | string {
   const init = a.init();
   if (!init.ok) return `${init.reason} (the native kernels need AVX2 and FMA)`;
   addon = a;
+  convolutions = init.convolutions;
   return a;
 }
 
@@ -85,7 +91,7 @@ function loadAddon(): Addon | string {
 export function registerNativeKernels(threads: number): NativeStatus {
   try {
     const a = loadAddon();
-    if (typeof a === "string") return (status = { loaded: false, reason: a, threads: 0 });
+    if (typeof a === "string") return (status = { loaded: false, reason: a, threads: 0, convolutions: "" });
     const n = a.setThreads(Math.max(1, Math.floor(Number.isFinite(threads) ? threads : 1)));
     configs ??= kernels(a);
     for (const k of configs) {
@@ -95,9 +101,9 @@ export function registerNativeKernels(threads: number): NativeStatus {
       if (current) tf.unregisterKernel(k.kernelName, "wasm");
       tf.registerKernel(k);
     }
-    return (status = { loaded: true, reason: "", threads: n });
+    return (status = { loaded: true, reason: "", threads: n, convolutions });
   } catch (e) {
-    return (status = { loaded: false, reason: `native kernels failed to register: ${(e as Error).message}`, threads: 0 });
+    return (status = { loaded: false, reason: `native kernels failed to register: ${(e as Error).message}`, threads: 0, convolutions: "" });
   }
 }
 

@@ -7,6 +7,7 @@ export interface EngineInfo {
   reason: string; // why this backend was chosen (and why the faster ones were not)
   native: boolean; // the project's native kernels are registered for wasm
   nativeReason: string;
+  nativeConvolutions: string; // "oneDNN" or "im2col + OpenBLAS" when native kernels are on, else ""
   threads: number; // threads the chosen compute path uses
 }
 

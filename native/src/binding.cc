@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "dnnl_conv.h"
 #include "kernels.h"
 
 namespace {
@@ -82,6 +83,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   auto result = Napi::Object::New(env);
   result.Set("ok", g_ready);
   result.Set("reason", reason);
+  result.Set("convolutions", samfeat::dnnlAvailable() ? "oneDNN" : "im2col + OpenBLAS");
   return result;
 }
 

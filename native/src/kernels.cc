@@ -1,6 +1,8 @@
 // Compiled with -mavx2 -mfma; only entered after the binding has checked the CPU.
 #include "kernels.h"
 
+#include "dnnl_conv.h"
+
 #include <cblas.h>
 #include <immintrin.h>
 
@@ -327,6 +329,7 @@ void setThreads(int t) {
   // would neither flush denormals nor share the cores politely with the pool).
   openblas_set_num_threads(1);
   pool().resize(t);
+  dnnlSetThreads(t);
 }
 
 int threads() { return pool().size(); }
@@ -341,6 +344,7 @@ void conv2d(const float* x, const float* w, const float* bias, float* y, const C
   if (M == 0 || N == 0) return;
   if (useDirect(s)) return conv2dDirect(x, w, bias, y, s, act);
   const bool pointwise = isPointwise(s);
+  if (!pointwise && dnnlConv2d(x, w, bias, y, s, act == kRelu)) return;
   // Output rows are independent: each thread runs its own patch matrices and single-threaded GEMMs.
   parallelFor(M, 256, [&](int64_t r0, int64_t r1) {
     if (pointwise) {
@@ -378,6 +382,9 @@ void conv2dBackpropInput(const float* dy, const float* w, float* dx, const ConvS
     });
     return;
   }
+  // oneDNN, except for a few input channels (the RGB input), where its kernels are slow and the patch
+  // scatter below is cheap.
+  if (s.inC > kDirectMaxOut && dnnlConv2dBackpropInput(dy, w, dx, s)) return;
   if (s.strideH == 1 && s.strideW == 1 && s.inC * 4 > N) {
     // Stride 1: the input gradient is a forward convolution of dy with the flipped, in/out-swapped filter
     // (unless x has far fewer channels than dy, e.g. the RGB input: scattering patch gradients is cheaper).
@@ -424,6 +431,7 @@ void conv2dBackpropFilter(const float* x, const float* dy, float* dw, const Conv
   }
   if (useDirect(s)) return conv2dBackpropFilterDirect(x, dy, dw, s);
   const bool pointwise = isPointwise(s);
+  if (!pointwise && dnnlConv2dBackpropFilter(x, dy, dw, s)) return;
   // The sum over output rows is split between threads: part 0 accumulates into dw, the others into partials.
   const int T = threads();
   std::vector<float> partials((size_t)std::max(0, T - 1) * K * N);
