@@ -139,34 +139,6 @@ function offset(b: BackendWasm, t: tf.TensorInfo): number {
   return b.dataIdMap.get(t.dataId)!.memoryOffset;
 }
 
-// Identity and same-dtype Cast only give a tensor a new handle (tfjs tensors are immutable): instead of
-// copying, the new dataId shares the input's heap block. `sharers` counts, per block, the dataIds beyond
-// the first; the backend's disposeData is wrapped so a shared block is freed with its last dataId.
-const sharers = new Map<number, number>();
-const wrappedBackends = new WeakSet<BackendWasm>();
-
-function shareInputMemory(b: BackendWasm, x: tf.TensorInfo, dtype: tf.DataType): tf.TensorInfo {
-  if (!wrappedBackends.has(b)) {
-    const dispose = b.disposeData.bind(b);
-    b.disposeData = (dataId: object, force = false): boolean => {
-      const d = b.dataIdMap.get(dataId);
-      const shared = d ? sharers.get(d.memoryOffset) : undefined;
-      if (!d || shared === undefined) return dispose(dataId, force);
-      d.refCount--;
-      if (!force && d.refCount > 0) return false;
-      (b.wasm as unknown as { tfjs: { disposeData(id: number): void } }).tfjs.disposeData(d.id);
-      b.dataIdMap.delete(dataId);
-      if (shared <= 1) sharers.delete(d.memoryOffset);
-      else sharers.set(d.memoryOffset, shared - 1);
-      return true;
-    };
-    wrappedBackends.add(b);
-  }
-  const off = offset(b, x);
-  sharers.set(off, (sharers.get(off) ?? 0) + 1);
-  return b.makeOutput(x.shape, dtype, off);
-}
-
 function allFloat(...ts: (tf.TensorInfo | undefined)[]): boolean {
   return ts.every((t) => t === undefined || t.dtype === "float32");
 }
@@ -317,18 +289,6 @@ function kernels(a: Addon): tf.KernelConfig[] {
   };
   add("BatchMatMul", (args) => matmul("BatchMatMul", args));
   add("_FusedMatMul", (args) => matmul("_FusedMatMul", args));
-
-  add("Identity", (args) => {
-    const { x } = args.inputs as { x: tf.TensorInfo };
-    if (x.dtype === "string" || size(x.shape) === 0) return fallback("Identity", args, "string or empty tensor");
-    return shareInputMemory(wasmOf(args), x, x.dtype);
-  });
-  add("Cast", (args) => {
-    const { x } = args.inputs as { x: tf.TensorInfo };
-    const { dtype } = args.attrs as unknown as tf.CastAttrs;
-    if (dtype !== x.dtype || x.dtype === "string" || size(x.shape) === 0) return fallback("Cast", args, "conversion");
-    return shareInputMemory(wasmOf(args), x, dtype);
-  });
 
   add("Relu", (args) => {
     const b = wasmOf(args);

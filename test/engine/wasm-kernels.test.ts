@@ -246,6 +246,56 @@ test("Sum over leading axes (pooled), Slice and SplitV (runs) match cpu; other c
   }
 });
 
+test("AvgPoolGrad matches cpu: strided, overlapping and padded windows", async () => {
+  const cases: { x: [number, number, number, number]; k: number; s: number; pad: "same" | "valid" }[] = [
+    { x: [2, 11, 11, 3], k: 2, s: 4, pad: "valid" }, // the stride-4 downsampling: windows with gaps between
+    { x: [1, 9, 7, 4], k: 3, s: 2, pad: "same" }, // overlapping, padded
+    { x: [2, 7, 9, 2], k: 2, s: 2, pad: "valid" }, // a row and a column left out
+  ];
+  for (const [n, c] of cases.entries()) {
+    const xv = randomValues(size(c.x), 600 + n);
+    const grad = () => {
+      const x = tf.tensor4d(xv, c.x);
+      const pool = (a: tf.Tensor) => tf.avgPool(a as tf.Tensor4D, c.k, c.s, c.pad);
+      const y = pool(x);
+      return tf.grads(pool)([x], tf.tensor(randomValues(y.size, 700 + n), y.shape));
+    };
+    const [ref] = await runOn("cpu", grad);
+    const [got] = await runOn("wasm", grad);
+    const err = scaledError(got.values, ref.values);
+    assert.ok(err < TOL, `AvgPoolGrad ${JSON.stringify(c)}: error ${err}`);
+  }
+});
+
+test("Identity and same-dtype Cast share memory instead of copying, safely", async () => {
+  await tf.setBackend("wasm");
+  const heapOffset = (t: tf.Tensor) => (tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } }).dataIdMap.get(t.dataId).memoryOffset;
+  const a = tf.fill([8, 8], 3);
+  const [b, c] = [a.clone(), tf.cast(a, "float32")];
+  assert.equal(heapOffset(b), heapOffset(a), "clone copied the data");
+  assert.equal(heapOffset(c), heapOffset(a), "same-dtype cast copied the data");
+  tf.dispose([a, b, c]);
+  const before = tf.memory().numTensors;
+  // Clones and casts of clones, disposed in a scrambled order while new tensors are allocated: a block freed
+  // too early would be handed out again and overwrite a live tensor.
+  const live: { t: tf.Tensor; value: number }[] = [];
+  for (let i = 0; i < 200; i++) {
+    const pick = live.length ? live[(i * 7919) % live.length] : undefined;
+    const t2 = i % 3 === 0 || !pick ? tf.fill([64, 33], i) : i % 3 === 1 ? pick.t.clone() : tf.cast(pick.t, "float32");
+    live.push({ t: t2, value: i % 3 === 0 || !pick ? i : pick.value });
+    if (i % 4 === 3) live.splice((i * 104729) % live.length, 1)[0].t.dispose();
+  }
+  for (const { t: x, value } of live) {
+    const v = x.dataSync();
+    assert.ok(v.every((e) => e === value), `tensor expected to hold ${value}`);
+  }
+  live.forEach(({ t: x }) => x.dispose());
+  assert.equal(tf.memory().numTensors, before);
+  const int = tf.tensor([1.7, -2.2, 3.9]).cast("int32");
+  assert.deepEqual([...int.dataSync()], [1, -2, 3]);
+  int.dispose();
+});
+
 test("the kernels leave no tensors or wasm data behind", async () => {
   await tf.setBackend("wasm");
   const step = () =>

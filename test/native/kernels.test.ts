@@ -227,31 +227,6 @@ test("pooling and bilinear resizing match cpu", async (t) => {
   }
 });
 
-test("Identity and same-dtype Cast share memory safely", async (t) => {
-  const skip = await skipReason();
-  if (skip) return t.skip(skip);
-  await tf.setBackend("wasm");
-  const before = tf.memory().numTensors;
-  // Clones and casts of clones, disposed in a scrambled order while new tensors are allocated: a block freed
-  // too early would be handed out again and overwrite a live tensor.
-  const live: { t: tf.Tensor; value: number }[] = [];
-  for (let i = 0; i < 200; i++) {
-    const pick = live.length ? live[(i * 7919) % live.length] : undefined;
-    const t2 = i % 3 === 0 || !pick ? tf.fill([64, 33], i) : i % 3 === 1 ? pick.t.clone() : tf.cast(pick.t, "float32");
-    live.push({ t: t2, value: i % 3 === 0 || !pick ? i : pick.value });
-    if (i % 4 === 3) live.splice((i * 104729) % live.length, 1)[0].t.dispose();
-  }
-  for (const { t: x, value } of live) {
-    const v = x.dataSync();
-    assert.ok(v.every((e) => e === value), `tensor expected to hold ${value}`);
-  }
-  live.forEach(({ t: x }) => x.dispose());
-  assert.equal(tf.memory().numTensors, before);
-  const int = tf.tensor([1.7, -2.2, 3.9]).cast("int32");
-  assert.deepEqual([...int.dataSync()], [1, -2, 3]);
-  int.dispose();
-});
-
 test("finite-difference gradient check of a small conv net on native kernels", async (t) => {
   const skip = await skipReason();
   if (skip) return t.skip(skip);

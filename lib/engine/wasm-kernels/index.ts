@@ -1,6 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { conv2dBackpropFilterConfig } from "./conv2d-backprop-filter";
 import { conv2dBackpropInputConfig } from "./conv2d-backprop-input";
+import { avgPoolGradConfig } from "./avg-pool-grad";
+import { castConfig, identityConfig } from "./identity";
 import { maxPoolGradConfig } from "./max-pool-grad";
 import { replaceKernel } from "./registry";
 import { resizeBilinearGradCpuConfig, resizeBilinearGradWasmConfig } from "./resize-bilinear-grad";
@@ -14,10 +16,13 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   maxPoolGradConfig,
+  avgPoolGradConfig,
   resizeBilinearGradWasmConfig,
   sliceConfig,
   splitVConfig,
   sumConfig,
+  identityConfig,
+  castConfig,
 ];
 
 /** Fixes of upstream cpu gradient kernels, so cpu and wasm train the same way. */
