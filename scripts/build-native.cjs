@@ -4,7 +4,7 @@
 // Run at install time. It never fails the install: when something is missing (compiler, OpenBLAS, an
 // x86-64 CPU with AVX2 and FMA, node-gyp, Node's headers) it prints one line saying why native kernels
 // are off, records the reason in native/build/status.json (shown by the engine at start-up) and exits 0.
-// Set SAMFEAT_NATIVE=0 to skip the build.
+// Set SAMFEAT_NATIVE=0 to skip the build, SAMFEAT_ONEDNN=0 to build without oneDNN even where it is installed.
 "use strict";
 const { spawnSync } = require("child_process");
 const fs = require("fs");
@@ -123,7 +123,7 @@ function main() {
     if (process.env.SAMFEAT_NATIVE === "0") throw new Off("disabled by SAMFEAT_NATIVE=0");
     checkCpu();
     checkToolchain();
-    withOneDnn = hasOneDnn();
+    withOneDnn = process.env.SAMFEAT_ONEDNN !== "0" && hasOneDnn();
     build(withOneDnn);
   } catch (e) {
     reason = e instanceof Off ? e.message : `unexpected build error: ${e && e.message ? e.message : e}`;
@@ -134,7 +134,8 @@ function main() {
   } catch {
     // status is informative only
   }
-  const libraries = withOneDnn ? "OpenBLAS + oneDNN" : "OpenBLAS; no oneDNN (apt-get install libdnnl-dev) so convolutions use im2col";
+  const noOneDnn = process.env.SAMFEAT_ONEDNN === "0" ? "oneDNN off (SAMFEAT_ONEDNN=0)" : "no oneDNN (apt-get install libdnnl-dev)";
+  const libraries = withOneDnn ? "OpenBLAS + oneDNN" : `OpenBLAS; ${noOneDnn}, so convolutions use im2col`;
   console.log(reason ? `native kernels off: ${reason}` : `native kernels: built (AVX2/FMA, ${libraries})`);
 }
 

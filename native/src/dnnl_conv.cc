@@ -122,6 +122,14 @@ std::shared_ptr<Plan> plan(const ConvShape& s, Kind kind, bool bias) {
   return p;
 }
 
+// Weights [kh, kw, ci, co] in the primitive's layout: a reordered copy, small next to the activations.
+memory weightsFor(const Plan& p, const float* w, dnnl::stream& stream) {
+  memory plain(p.plainWeights, cpu(), const_cast<float*>(w));
+  memory weights(p.weights, cpu());
+  dnnl::reorder(plain, weights).execute(stream, plain, weights);
+  return weights;
+}
+
 }  // namespace
 
 bool dnnlAvailable() { return true; }
@@ -137,12 +145,8 @@ bool dnnlConv2d(const float* x, const float* w, const float* bias, float* y, con
   auto p = plan(s, relu ? Kind::kForwardRelu : Kind::kForward, bias != nullptr);
   if (!p) return false;
   dnnl::stream stream(cpu());
-  // Weights in the primitive's layout: a reordered copy, small next to the activations.
-  memory plain(p->plainWeights, cpu(), const_cast<float*>(w));
-  memory weights(p->weights, cpu());
-  dnnl::reorder(plain, weights).execute(stream, plain, weights);
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(p->d.src, cpu(), const_cast<float*>(x))},
-                                          {DNNL_ARG_WEIGHTS, weights},
+                                          {DNNL_ARG_WEIGHTS, weightsFor(*p, w, stream)},
                                           {DNNL_ARG_DST, memory(p->d.dst, cpu(), y)}};
   if (bias) args.insert({DNNL_ARG_BIAS, memory(p->d.bias, cpu(), const_cast<float*>(bias))});
   p->conv.execute(stream, args);
@@ -154,11 +158,8 @@ bool dnnlConv2dBackpropInput(const float* dy, const float* w, float* dx, const C
   auto p = plan(s, Kind::kBackwardData, false);
   if (!p) return false;
   dnnl::stream stream(cpu());
-  memory plain(p->plainWeights, cpu(), const_cast<float*>(w));
-  memory weights(p->weights, cpu());
-  dnnl::reorder(plain, weights).execute(stream, plain, weights);
   p->conv.execute(stream, {{DNNL_ARG_DIFF_DST, memory(p->d.dst, cpu(), const_cast<float*>(dy))},
-                           {DNNL_ARG_WEIGHTS, weights},
+                           {DNNL_ARG_WEIGHTS, weightsFor(*p, w, stream)},
                            {DNNL_ARG_DIFF_SRC, memory(p->d.src, cpu(), dx)}});
   stream.wait();
   return true;
