@@ -1,4 +1,4 @@
-// Native (C++, AVX2/FMA + OpenBLAS) kernels for the tfjs "wasm" backend.
+// Native (C++, AVX2/FMA; OpenBLAS GEMMs, oneDNN convolutions when built with it) kernels for the tfjs "wasm" backend.
 //
 // The addon (native/, built at install by scripts/build-native.cjs) reads and writes tensors where the wasm
 // backend keeps them: each kernel passes the module's heap plus byte offsets, so activations never travel
