@@ -39,6 +39,8 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 7, 7, 2], k: 2, co: 3, stride: 3, pad: "valid" }, // kernel smaller than the stride
   { x: [1, 8, 9, 2], k: 3, co: 3, stride: 1, pad: [[0, 0], [3, 1], [0, 4], [0, 0]] }, // padding beyond the kernel
   { x: [2, 12, 10, 16], k: 3, co: 1, stride: 1, pad: "same" }, // a detector head: x and dy swap roles
+  { x: [1, 101, 100, 2], k: 3, co: 5, stride: 1, pad: "same" }, // a dy plane cut into bands of rows
+  { x: [1, 201, 190, 2], k: 3, co: 5, stride: 2, pad: "valid" }, // bands, strided
   { x: [1, 9, 8, 6], k: 3, co: 2, stride: 1, pad: [[0, 0], [0, 2], [1, 0], [0, 0]] }, // swapped, uneven padding
 ];
 

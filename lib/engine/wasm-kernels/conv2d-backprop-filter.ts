@@ -20,6 +20,13 @@ import { explicitPadding, withScope } from "./compose";
  */
 const SWAP_MAX_OUT = 4;
 
+/**
+ * dy's pixels per recast convolution. The recast's kernel is dy's whole Ho x Wo plane, and XNNPACK
+ * runs a kernel of 192 x 192 taps at about half the speed of bands of 96 x 96 (its indirection buffer holds a
+ * pointer per output pixel and tap), so large planes are cut into bands of rows, summed after.
+ */
+const TAPS_PER_BAND = 96 * 96;
+
 function conv2dBackpropFilter(args: {
   inputs: tf.NamedTensorInfoMap;
   backend: tf.KernelBackend;
@@ -67,17 +74,32 @@ function conv2dBackpropFilter(args: {
     const xc = s.crop4d(x, 0, Math.max(0, -bottom), 0, Math.max(0, -right));
     const xt = s.transpose(xc, [3, 1, 2, 0]); // [Ci,H,W,B]
     const dyt = s.transpose(dy, [1, 2, 0, 3]); // [Ho,Wo,B,Co]
-    const conv = s.run(
-      "Conv2D",
-      { x: xt, filter: dyt },
-      {
-        strides: [1, 1],
-        dilations: [sh, sw],
-        pad: explicitPadding(top, Math.max(0, bottom), left, Math.max(0, right)) as unknown as tf.NamedAttrMap[string],
-        dataFormat: "NHWC",
-      },
-    ); // [Ci,fh,fw,Co]
-    return s.transpose(conv, [1, 2, 0, 3]);
+    const hc = xc.shape[1];
+    // Bands of dy rows, each with the x rows its taps read (clipped to x; the rest is padding).
+    const bands = Math.ceil((ho * wo) / TAPS_PER_BAND);
+    const rowsPerBand = Math.ceil(ho / bands);
+    let sum: tf.TensorInfo | undefined;
+    for (let r0 = 0; r0 < ho; r0 += rowsPerBand) {
+      const r1 = Math.min(ho, r0 + rowsPerBand);
+      const from = r0 * sh - top; // first x row read, in unpadded coordinates (may be < 0)
+      const to = (r1 - 1) * sh + fh - top; // one past the last
+      const [a, b] = [Math.max(0, from), Math.min(hc, to)];
+      const whole = r0 === 0 && r1 === ho;
+      const xs = whole ? xt : s.run("Slice", { x: xt }, { begin: [0, a, 0, 0], size: [-1, b - a, -1, -1] });
+      const dys = whole ? dyt : s.run("Slice", { x: dyt }, { begin: [r0, 0, 0, 0], size: [r1 - r0, -1, -1, -1] });
+      const conv = s.run(
+        "Conv2D",
+        { x: xs, filter: dys },
+        {
+          strides: [1, 1],
+          dilations: [sh, sw],
+          pad: explicitPadding(a - from, to - b, left, Math.max(0, right)) as unknown as tf.NamedAttrMap[string],
+          dataFormat: "NHWC",
+        },
+      ); // [Ci,fh,fw,Co]
+      sum = sum === undefined ? conv : s.run("Add", { a: sum, b: conv });
+    }
+    return s.transpose(sum!, [1, 2, 0, 3]);
   });
 }
 
