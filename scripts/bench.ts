@@ -11,12 +11,12 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { BackendName } from "../lib/engine";
 import type { BenchmarkResult } from "../lib/models/benchmark";
+import { runMain, UsageError } from "../lib/util/cli";
 
 const ROOT = path.resolve(__dirname, "..");
 const PYTHON = process.env.SAMFEAT_PYTHON ?? "/usr/bin/python3";
 const BACKENDS: BackendName[] = ["tensorflow", "wasm", "cpu"];
 
-class BadInput extends Error {}
 
 interface Flags {
   width: number;
@@ -30,13 +30,13 @@ interface Flags {
 }
 
 function positiveInt(flag: string, raw: string): number {
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new BadInput(`--${flag} must be a positive integer, got '${raw}'`);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`--${flag} must be a positive integer, got '${raw}'`);
   return Number(raw);
 }
 
 function multipleOf8(flag: string, raw: string): number {
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 8 || n % 8 !== 0) throw new BadInput(`--${flag} must be a positive multiple of 8, got '${raw}'`);
+  if (!/^\d+$/.test(raw) || n < 8 || n % 8 !== 0) throw new UsageError(`--${flag} must be a positive multiple of 8, got '${raw}'`);
   return n;
 }
 
@@ -69,18 +69,18 @@ export function parseFlags(argv: string[]): Flags {
       },
     }));
   } catch (e) {
-    throw new BadInput((e as Error).message.split("\n")[0]);
+    throw new UsageError((e as Error).message.split("\n")[0]);
   }
   const s = (k: string) => values[k] as string;
   const width = Number(s("width"));
   if (s("width").trim() === "" || !Number.isFinite(width) || width <= 0) {
-    throw new BadInput(`--width must be a number > 0, got '${s("width")}'`);
+    throw new UsageError(`--width must be a number > 0, got '${s("width")}'`);
   }
   const m = /^(\d+)x(\d+)$/.exec(s("infer-size"));
-  if (!m) throw new BadInput(`--infer-size must be HxW (e.g. 480x640), got '${s("infer-size")}'`);
+  if (!m) throw new UsageError(`--infer-size must be HxW (e.g. 480x640), got '${s("infer-size")}'`);
   const backend = values.backend as string | undefined;
   if (backend !== undefined && !(BACKENDS as string[]).includes(backend)) {
-    throw new BadInput(`--backend '${backend}' is unknown: choose ${BACKENDS.join(", ")}`);
+    throw new UsageError(`--backend '${backend}' is unknown: choose ${BACKENDS.join(", ")}`);
   }
   return {
     width,
@@ -159,9 +159,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().catch((e: Error) => {
-    console.error(`error: ${e.message.split("\n")[0]}`);
-    process.exit(e instanceof BadInput ? 2 : 1);
-  });
-}
+// The tests import parseFlags from here.
+if (require.main === module) runMain(main);

@@ -14,11 +14,11 @@ import { homographyRows, mmaCurveRows, summaryRows, toCsv, toDataFrame } from ".
 import { showFigure } from "../lib/plots/display";
 import { mmaFigure } from "../lib/plots/mma";
 import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
+import { runMain, UsageError } from "../lib/util/cli";
 
 const ROOT = path.resolve(__dirname, "..");
 const USAGE = "usage: npm run eval -- --dataset DIR --method METHOD [--max-keypoints N] [--export-npz EXT] [--json OUT] [--out DIR] [--quiet]";
 
-class UsageError extends Error {}
 
 interface Args {
   dataset: string;
@@ -101,12 +101,4 @@ async function main(): Promise<void> {
   if (args.exportNpz) console.log(`wrote features as <seq>/<k>.<ext>.${args.exportNpz} under ${args.dataset}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    const err = e as Error;
-    const badInput = err instanceof UsageError || err instanceof DatasetError || err instanceof MethodError;
-    process.stderr.write(`error: ${err?.message ?? String(e)}\n`);
-    process.exit(badInput ? 2 : 1);
-  },
-);
+runMain(main, [DatasetError, MethodError]);

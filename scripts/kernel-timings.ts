@@ -10,6 +10,7 @@ import { conv2dBackpropFilterConfig } from "../lib/engine/wasm-kernels/conv2d-ba
 import { conv2dBackpropInputConfig } from "../lib/engine/wasm-kernels/conv2d-backprop-input";
 import { maxPoolGradConfig } from "../lib/engine/wasm-kernels/max-pool-grad";
 import { resizeBilinearGradWasmConfig } from "../lib/engine/wasm-kernels/resize-bilinear-grad";
+import { runMain, UsageError } from "../lib/util/cli";
 
 interface Options {
   reps: number;
@@ -31,20 +32,19 @@ function parseArgs(argv: string[]): Options {
     const value = argv[i + 1];
     if (flag === "--reps") {
       opts.reps = Number(value);
-      if (!Number.isInteger(opts.reps) || opts.reps < 1 || opts.reps > 50) throw new BadInput(`--reps must be an integer in 1..50, got '${value}'`);
+      if (!Number.isInteger(opts.reps) || opts.reps < 1 || opts.reps > 50) throw new UsageError(`--reps must be an integer in 1..50, got '${value}'`);
       i++;
     } else if (flag === "--only") {
-      if (value !== "conv" && value !== "extra") throw new BadInput(`--only must be conv or extra, got '${value}'`);
+      if (value !== "conv" && value !== "extra") throw new UsageError(`--only must be conv or extra, got '${value}'`);
       opts.only = value;
       i++;
     } else {
-      throw new BadInput(`unknown flag '${flag}' (flags: --reps N, --only conv|extra)`);
+      throw new UsageError(`unknown flag '${flag}' (flags: --reps N, --only conv|extra)`);
     }
   }
   return opts;
 }
 
-class BadInput extends Error {}
 
 type Run = () => tf.TensorInfo;
 
@@ -149,7 +149,4 @@ async function main(): Promise<void> {
   if (opts.only !== "conv") extraTimings(opts);
 }
 
-main().catch((e: unknown) => {
-  console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(e instanceof BadInput ? 2 : 1);
-});
+runMain(main);

@@ -15,6 +15,7 @@ import { photometricAugment, PHOTOMETRIC_DEFAULTS } from "../lib/geometry/photom
 import { Rng } from "../lib/geometry/random";
 import { SAMPLER_DEFAULTS } from "../lib/geometry/sampler";
 import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
+import { runMain, UsageError } from "../lib/util/cli";
 import { progressBar } from "../lib/util/progress";
 
 const USAGE = "usage: npm run make-benchmark -- --photos DIR --out DIR [--seed S] [--sequences N] [--max-side PX] [--quiet]";
@@ -22,7 +23,6 @@ const IMAGES_PER_SEQUENCE = 6;
 const JPEG_QUALITY = 90;
 const PHOTO_EXT = /\.(png|jpe?g|ppm|pgm)$/i;
 
-class UsageError extends Error {}
 
 interface Args {
   photos: string;
@@ -166,11 +166,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${manifest.length} sequences (${types.filter((t) => t === "i").length} i, ${types.filter((t) => t === "v").length} v) to ${args.out}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    const err = e as Error;
-    process.stderr.write(`error: ${err?.message ?? String(e)}\n`);
-    process.exit(err instanceof UsageError || err instanceof DatasetError ? 2 : 1);
-  },
-);
+runMain(main, [DatasetError]);

@@ -11,11 +11,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { executeNotebook, formatFailure, listNotebooks, PROJECT_ROOT, writeNotebook } from "../lib/notebook/run";
+import { runMain, UsageError } from "../lib/util/cli";
 
 const USAGE = "usage: run-notebooks.ts [--out DIR | --inplace] [--timeout SEC] [NOTEBOOK ...]";
 const NOTEBOOKS_DIR = path.join(PROJECT_ROOT, "notebooks");
 
-class BadInput extends Error {}
 
 interface Args {
   out?: string;
@@ -30,7 +30,7 @@ function parseArgs(argv: string[]): Args {
     const a = argv[i];
     const value = () => {
       const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new BadInput(`${a} needs a value`);
+      if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
       return v;
     };
     if (a === "--out") args.out = value();
@@ -38,28 +38,28 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--timeout") {
       const v = value();
       args.timeoutSec = Number(v);
-      if (!Number.isFinite(args.timeoutSec) || args.timeoutSec <= 0) throw new BadInput(`--timeout ${v}: expected seconds > 0`);
+      if (!Number.isFinite(args.timeoutSec) || args.timeoutSec <= 0) throw new UsageError(`--timeout ${v}: expected seconds > 0`);
     } else if (a === "--help" || a === "-h") {
       console.log(USAGE);
       process.exit(0);
-    } else if (a.startsWith("--")) throw new BadInput(`unknown flag ${a} (${USAGE})`);
+    } else if (a.startsWith("--")) throw new UsageError(`unknown flag ${a} (${USAGE})`);
     else args.notebooks.push(a);
   }
-  if (args.out !== undefined && args.inplace) throw new BadInput("--out and --inplace exclude each other");
+  if (args.out !== undefined && args.inplace) throw new UsageError("--out and --inplace exclude each other");
   return args;
 }
 
 function resolveNotebook(arg: string): string {
   const candidates = [arg, path.join(NOTEBOOKS_DIR, arg), path.join(NOTEBOOKS_DIR, `${arg}.ipynb`)];
   const found = candidates.find((f) => f.endsWith(".ipynb") && fs.existsSync(f) && fs.statSync(f).isFile());
-  if (!found) throw new BadInput(`${arg}: no such notebook (looked in ${path.relative(process.cwd(), NOTEBOOKS_DIR) || "."})`);
+  if (!found) throw new UsageError(`${arg}: no such notebook (looked in ${path.relative(process.cwd(), NOTEBOOKS_DIR) || "."})`);
   return path.resolve(found);
 }
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const files = args.notebooks.length ? args.notebooks.map(resolveNotebook) : listNotebooks(NOTEBOOKS_DIR);
-  if (files.length === 0) throw new BadInput(`no notebooks in ${NOTEBOOKS_DIR}`);
+  if (files.length === 0) throw new UsageError(`no notebooks in ${NOTEBOOKS_DIR}`);
   const failed: string[] = [];
   for (const file of files) {
     const name = path.basename(file);
@@ -86,10 +86,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: Error) => {
-    console.error(`error: ${e.message}`);
-    process.exit(e instanceof BadInput ? 2 : 1);
-  },
-);
+runMain(main);

@@ -14,11 +14,11 @@ import { DEFAULT_CACHE_DIR, TeacherCache, teachCached } from "../lib/teachers/ca
 import { createClassicalTeacher } from "../lib/teachers/classical";
 import { createHumanTeacher } from "../lib/teachers/human";
 import type { Teacher } from "../lib/teachers/teacher";
+import { runMain, UsageError } from "../lib/util/cli";
 import { progressBar } from "../lib/util/progress";
 
 const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".webp", ".tif", ".tiff"]);
 
-class BadInput extends Error {}
 
 function listImages(dir: string): string[] {
   const out: string[] = [];
@@ -42,10 +42,10 @@ async function makeTeacher(name: string, samDir: string | undefined): Promise<Te
     try {
       return await createSamTeacher(samDir ? { modelDir: samDir } : {});
     } catch (e) {
-      throw new BadInput((e as Error).message);
+      throw new UsageError((e as Error).message);
     }
   }
-  throw new BadInput(`--teacher ${name}: unknown teacher (use sam, human or classical)`);
+  throw new UsageError(`--teacher ${name}: unknown teacher (use sam, human or classical)`);
 }
 
 async function main(): Promise<number> {
@@ -62,18 +62,18 @@ async function main(): Promise<number> {
       },
     }).values;
   } catch (e) {
-    throw new BadInput((e as Error).message);
+    throw new UsageError((e as Error).message);
   }
-  if (!args.teacher) throw new BadInput("--teacher is required (sam, human or classical)");
-  if (!args.images) throw new BadInput("--images DIR is required");
-  if (!fs.existsSync(args.images) || !fs.statSync(args.images).isDirectory()) throw new BadInput(`--images ${args.images}: not a folder`);
+  if (!args.teacher) throw new UsageError("--teacher is required (sam, human or classical)");
+  if (!args.images) throw new UsageError("--images DIR is required");
+  if (!fs.existsSync(args.images) || !fs.statSync(args.images).isDirectory()) throw new UsageError(`--images ${args.images}: not a folder`);
   let limit = Infinity;
   if (args.limit !== undefined) {
     limit = Number(args.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new BadInput(`--limit ${args.limit}: expected a positive integer`);
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${args.limit}: expected a positive integer`);
   }
   const files = listImages(args.images).slice(0, limit);
-  if (files.length === 0) throw new BadInput(`--images ${args.images}: no images (${[...IMAGE_EXTENSIONS].join(", ")}) found`);
+  if (files.length === 0) throw new UsageError(`--images ${args.images}: no images (${[...IMAGE_EXTENSIONS].join(", ")}) found`);
 
   const teacher = await makeTeacher(args.teacher, args["sam-dir"]);
   const cache = new TeacherCache(path.resolve(args.cache!));
@@ -107,10 +107,4 @@ async function main(): Promise<number> {
   return failed.length > 0 ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(`error: ${(e as Error).message}`);
-    process.exit(e instanceof BadInput ? 2 : 1);
-  },
-);
+runMain(main);

@@ -1,0 +1,23 @@
+// What every command-line script does on the way out, in one place: a failure prints one line,
+// `error: <message>`, on stderr, and the exit code says whose fault it was (2: how the command was
+// called or what it was given; 1: anything else).
+
+/** A bad flag or flag value: exit code 2. */
+export class UsageError extends Error {}
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+/**
+ * Runs `main` and exits with the code it returns (0 when it returns nothing). Errors of the classes
+ * in `badInput` (besides UsageError), e.g. a dataset that does not parse, exit with 2.
+ */
+export function runMain(main: () => Promise<number | void>, badInput: ErrorClass[] = []): void {
+  main().then(
+    (code) => process.exit(typeof code === "number" ? code : 0),
+    (e: unknown) => {
+      const message = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`error: ${message}\n`);
+      process.exit([UsageError, ...badInput].some((k) => e instanceof k) ? 2 : 1);
+    },
+  );
+}
