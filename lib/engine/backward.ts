@@ -35,7 +35,7 @@ type GradientsFn = (
   allowNoGradients?: boolean,
 ) => { value: tf.Tensor; grads: tf.Tensor[] };
 
-let upstream: GradientsFn | undefined;
+let installed = false;
 
 /**
  * Makes tf.grads / tf.variableGrads / optimisers free each node's saved tensors and output
@@ -43,17 +43,18 @@ let upstream: GradientsFn | undefined;
  * tfjs-core's own pass (the tests compare the two).
  */
 export function installEagerBackward(): void {
+  if (installed) return;
+  installed = true;
   const engine = tf.engine() as unknown as EngineInternals;
-  if (upstream !== undefined) return;
-  upstream = engine.gradients;
+  // An own property over the prototype's method.
   engine.gradients = (f, xs, dy, allowNoGradients = false) => eagerGradients(engine, f, xs, dy, allowNoGradients);
 }
 
 export function uninstallEagerBackward(): void {
-  if (upstream === undefined) return;
+  if (!installed) return;
   // Removing the own property uncovers the prototype's method.
   delete (tf.engine() as unknown as Partial<EngineInternals>).gradients;
-  upstream = undefined;
+  installed = false;
 }
 
 function eagerGradients(
