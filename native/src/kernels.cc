@@ -239,6 +239,21 @@ inline float dot(const float* a, const float* b, int n) {
   return r;
 }
 
+// Calls visit(tap, pixel) for each tap of output pixel (b, oy, ox) whose input pixel lies inside the
+// image (padding contributes nothing): tap = ky * kW + kx, pixel = its index among the B*inH*inW.
+template <class Visit>
+inline void forEachTap(const ConvShape& s, int64_t b, int oy, int ox, Visit&& visit) {
+  for (int ky = 0; ky < s.kH; ++ky) {
+    const int iy = oy * s.strideH - s.padTop + ky * s.dilH;
+    if (iy < 0 || iy >= s.inH) continue;
+    for (int kx = 0; kx < s.kW; ++kx) {
+      const int ix = ox * s.strideW - s.padLeft + kx * s.dilW;
+      if (ix < 0 || ix >= s.inW) continue;
+      visit(ky * s.kW + kx, (b * s.inH + iy) * (int64_t)s.inW + ix);
+    }
+  }
+}
+
 // Few output channels (detector heads): a GEMM with N <= 4 would spend its time writing and reading the
 // patch matrix, so these convolutions run directly on the input.
 constexpr int kDirectMaxOut = 4;
@@ -265,17 +280,10 @@ void conv2dDirect(const float* x, const float* w, const float* bias, float* y, c
       for (int ox = 0; ox < s.outW; ++ox) {
         float* out = y + (r * s.outW + ox) * N;
         for (int co = 0; co < N; ++co) out[co] = bias ? bias[co] : 0.0f;
-        for (int ky = 0; ky < s.kH; ++ky) {
-          const int iy = oy * s.strideH - s.padTop + ky * s.dilH;
-          if (iy < 0 || iy >= s.inH) continue;
-          for (int kx = 0; kx < s.kW; ++kx) {
-            const int ix = ox * s.strideW - s.padLeft + kx * s.dilW;
-            if (ix < 0 || ix >= s.inW) continue;
-            const float* src = x + ((b * s.inH + iy) * (int64_t)s.inW + ix) * C;
-            const int64_t tap = ((int64_t)ky * s.kW + kx) * C;
-            for (int co = 0; co < N; ++co) out[co] += dot(src, wt.data() + co * K + tap, C);
-          }
-        }
+        forEachTap(s, b, oy, ox, [&](int tap, int64_t pixel) {
+          const float* src = x + pixel * C;
+          for (int co = 0; co < N; ++co) out[co] += dot(src, wt.data() + co * K + (int64_t)tap * C, C);
+        });
         if (act == kRelu)
           for (int co = 0; co < N; ++co) out[co] = std::max(out[co], 0.0f);
       }
@@ -295,21 +303,14 @@ void conv2dBackpropFilterDirect(const float* x, const float* dy, float* dw, cons
       const int oy = (int)(r - b * s.outH);
       for (int ox = 0; ox < s.outW; ++ox) {
         const float* g = dy + (r * s.outW + ox) * N;
-        for (int ky = 0; ky < s.kH; ++ky) {
-          const int iy = oy * s.strideH - s.padTop + ky * s.dilH;
-          if (iy < 0 || iy >= s.inH) continue;
-          for (int kx = 0; kx < s.kW; ++kx) {
-            const int ix = ox * s.strideW - s.padLeft + kx * s.dilW;
-            if (ix < 0 || ix >= s.inW) continue;
-            const float* __restrict src = x + ((b * s.inH + iy) * (int64_t)s.inW + ix) * C;
-            const int64_t tap = ((int64_t)ky * s.kW + kx) * C;
-            for (int co = 0; co < N; ++co) {
-              float* __restrict d = acc + co * K + tap;
-              const float gv = g[co];
-              for (int ci = 0; ci < C; ++ci) d[ci] += src[ci] * gv;
-            }
+        forEachTap(s, b, oy, ox, [&](int tap, int64_t pixel) {
+          const float* __restrict src = x + pixel * C;
+          for (int co = 0; co < N; ++co) {
+            float* __restrict d = acc + co * K + (int64_t)tap * C;
+            const float gv = g[co];
+            for (int ci = 0; ci < C; ++ci) d[ci] += src[ci] * gv;
           }
-        }
+        });
       }
     }
   });
@@ -589,16 +590,10 @@ void maxPool(const float* x, float* y, const ConvShape& s) {
       for (int ox = 0; ox < s.outW; ++ox) {
         float* dst = y + ((r * s.outW) + ox) * C;
         for (int c = 0; c < C; ++c) dst[c] = -INFINITY;
-        for (int ky = 0; ky < s.kH; ++ky) {
-          const int iy = oy * s.strideH - s.padTop + ky * s.dilH;
-          if (iy < 0 || iy >= s.inH) continue;
-          for (int kx = 0; kx < s.kW; ++kx) {
-            const int ix = ox * s.strideW - s.padLeft + kx * s.dilW;
-            if (ix < 0 || ix >= s.inW) continue;
-            const float* src = x + ((b * s.inH + iy) * (int64_t)s.inW + ix) * C;
-            for (int c = 0; c < C; ++c) dst[c] = std::max(dst[c], src[c]);
-          }
-        }
+        forEachTap(s, b, oy, ox, [&](int, int64_t pixel) {
+          const float* src = x + pixel * C;
+          for (int c = 0; c < C; ++c) dst[c] = std::max(dst[c], src[c]);
+        });
       }
     }
   });
@@ -674,20 +669,14 @@ void maxPoolGrad(const float* dy, const float* x, float* dx, const ConvShape& s)
           // The first maximum in window order receives the gradient (as tfjs's cpu backend).
           std::fill(value.begin(), value.end(), -INFINITY);
           std::fill(best.begin(), best.end(), -1);
-          for (int ky = 0; ky < s.kH; ++ky) {
-            const int iy = oy * s.strideH - s.padTop + ky * s.dilH;
-            if (iy < 0 || iy >= s.inH) continue;
-            for (int kx = 0; kx < s.kW; ++kx) {
-              const int ix = ox * s.strideW - s.padLeft + kx * s.dilW;
-              if (ix < 0 || ix >= s.inW) continue;
-              const int64_t base = ((b * s.inH + iy) * (int64_t)s.inW + ix) * C;
-              for (int c = 0; c < C; ++c)
-                if (x[base + c] > value[c] || best[c] < 0) {
-                  value[c] = x[base + c];
-                  best[c] = base + c;
-                }
-            }
-          }
+          forEachTap(s, b, oy, ox, [&](int, int64_t pixel) {
+            const int64_t base = pixel * C;
+            for (int c = 0; c < C; ++c)
+              if (x[base + c] > value[c] || best[c] < 0) {
+                value[c] = x[base + c];
+                best[c] = base + c;
+              }
+          });
           const float* g = dy + ((b * s.outH + oy) * (int64_t)s.outW + ox) * C;
           for (int c = 0; c < C; ++c)
             if (best[c] >= 0) dx[best[c]] += g[c];
@@ -704,16 +693,10 @@ void avgPoolGrad(const float* dy, float* dx, const ConvShape& s) {
       for (int oy = 0; oy < s.outH; ++oy)
         for (int ox = 0; ox < s.outW; ++ox) {
           const float* g = dy + ((b * s.outH + oy) * (int64_t)s.outW + ox) * C;
-          for (int ky = 0; ky < s.kH; ++ky) {
-            const int iy = oy * s.strideH - s.padTop + ky * s.dilH;
-            if (iy < 0 || iy >= s.inH) continue;
-            for (int kx = 0; kx < s.kW; ++kx) {
-              const int ix = ox * s.strideW - s.padLeft + kx * s.dilW;
-              if (ix < 0 || ix >= s.inW) continue;
-              float* d = dx + ((b * s.inH + iy) * (int64_t)s.inW + ix) * C;
-              for (int c = 0; c < C; ++c) d[c] += g[c] * scale;
-            }
-          }
+          forEachTap(s, b, oy, ox, [&](int, int64_t pixel) {
+            float* d = dx + pixel * C;
+            for (int c = 0; c < C; ++c) d[c] += g[c] * scale;
+          });
         }
   });
 }
