@@ -14,7 +14,7 @@ import { homographyRows, mmaCurveRows, summaryRows, toCsv, toDataFrame } from ".
 import { showFigure } from "../lib/plots/display";
 import { mmaFigure } from "../lib/plots/mma";
 import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
-import { runMain, UsageError } from "../lib/util/cli";
+import { readFlags, runMain, UsageError } from "../lib/util/cli";
 
 const ROOT = path.resolve(__dirname, "..");
 const USAGE = "usage: npm run eval -- --dataset DIR --method METHOD [--max-keypoints N] [--export-npz EXT] [--json OUT] [--out DIR] [--quiet]";
@@ -31,23 +31,12 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const values: Record<string, string> = {};
-  let quiet = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--quiet") {
-      quiet = true;
-      continue;
-    }
-    if (a === "--help" || a === "-h") throw new UsageError(USAGE);
-    if (!["--dataset", "--method", "--max-keypoints", "--export-npz", "--json", "--out"].includes(a)) {
-      throw new UsageError(`unknown argument "${a}" (${USAGE})`);
-    }
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
-    values[a] = v;
-    i++;
-  }
+  const { values, switches } = readFlags(argv, {
+    valued: ["--dataset", "--method", "--max-keypoints", "--export-npz", "--json", "--out"],
+    switches: ["--quiet"],
+    usage: USAGE,
+  });
+  const quiet = switches.has("--quiet");
   if (!values["--dataset"]) throw new UsageError(`--dataset is required (${USAGE})`);
   if (!values["--method"]) throw new UsageError(`--method is required (${USAGE})`);
   let maxKeypoints: number | undefined;

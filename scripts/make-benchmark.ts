@@ -15,7 +15,7 @@ import { photometricAugment, PHOTOMETRIC_DEFAULTS } from "../lib/geometry/photom
 import { Rng } from "../lib/geometry/random";
 import { SAMPLER_DEFAULTS } from "../lib/geometry/sampler";
 import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
-import { runMain, UsageError } from "../lib/util/cli";
+import { readFlags, runMain, UsageError } from "../lib/util/cli";
 import { progressBar } from "../lib/util/progress";
 
 const USAGE = "usage: npm run make-benchmark -- --photos DIR --out DIR [--seed S] [--sequences N] [--max-side PX] [--quiet]";
@@ -34,18 +34,11 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const v: Record<string, string> = {};
-  let quiet = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--quiet") {
-      quiet = true;
-      continue;
-    }
-    if (!["--photos", "--out", "--seed", "--sequences", "--max-side"].includes(a)) throw new UsageError(`unknown argument "${a}" (${USAGE})`);
-    if (argv[i + 1] === undefined || argv[i + 1].startsWith("--")) throw new UsageError(`${a} needs a value`);
-    v[a] = argv[++i];
-  }
+  const { values: v, switches } = readFlags(argv, {
+    valued: ["--photos", "--out", "--seed", "--sequences", "--max-side"],
+    switches: ["--quiet"],
+    usage: USAGE,
+  });
   if (!v["--photos"] || !v["--out"]) throw new UsageError(`--photos and --out are required (${USAGE})`);
   const int = (flag: string, dflt: number, min: number) => {
     if (v[flag] === undefined) return dflt;
@@ -59,7 +52,7 @@ function parseArgs(argv: string[]): Args {
     seed: int("--seed", 0, 0),
     sequences: int("--sequences", 16, 1),
     maxSide: int("--max-side", 320, 32),
-    quiet,
+    quiet: switches.has("--quiet"),
   };
 }
 

@@ -5,6 +5,33 @@
 /** A bad flag or flag value: exit code 2. */
 export class UsageError extends Error {}
 
+/**
+ * Reads `--flag value` pairs for the flags in `valued` and bare `--flag` switches for those in
+ * `switches`; `--help` or `-h` throws the usage line. Anything else, or a valued flag without a
+ * value, is a UsageError. Keys keep their dashes: values["--out"].
+ */
+export function readFlags(
+  argv: string[],
+  spec: { valued: string[]; switches?: string[]; usage: string },
+): { values: Record<string, string>; switches: Set<string> } {
+  const values: Record<string, string> = {};
+  const switches = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (spec.switches?.includes(a)) {
+      switches.add(a);
+      continue;
+    }
+    if (a === "--help" || a === "-h") throw new UsageError(spec.usage);
+    if (!spec.valued.includes(a)) throw new UsageError(`unknown argument "${a}" (${spec.usage})`);
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
+    values[a] = v;
+    i++;
+  }
+  return { values, switches };
+}
+
 type ErrorClass = abstract new (...args: never[]) => Error;
 
 /**
