@@ -279,27 +279,39 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// resizeBilinear(heap, x, y, [batch, inH, inW, c, outH, outW, alignCorners, halfPixelCenters])
+struct ResizeArgs {
+  int batch, inH, inW, c, outH, outW;
+  bool alignCorners, halfPixel;
+  int64_t inSize() const { return (int64_t)batch * inH * inW * c; }
+  int64_t outSize() const { return (int64_t)batch * outH * outW * c; }
+};
+
+// [batch, inH, inW, c, outH, outW, alignCorners, halfPixelCenters]
+ResizeArgs resizeArgs(const Napi::CallbackInfo& info, size_t i) {
+  const auto v = ints(info, i);
+  if (v.size() != 8) throw Napi::TypeError::New(info.Env(), "samfeat_native: resize shape needs 8 integers");
+  return {(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5], v[6] != 0, v[7] != 0};
+}
+
+// resizeBilinear(heap, x, y, resize args)
 Napi::Value ResizeBilinear(const Napi::CallbackInfo& info) {
   requireReady(info);
   const samfeat::FlushDenormals flush;
   const Heap h = heapOf(info);
-  const auto v = ints(info, 3);
-  if (v.size() != 8) throw Napi::TypeError::New(info.Env(), "samfeat_native: resize shape needs 8 integers");
-  samfeat::resizeBilinear(at(info, h, 1, v[0] * v[1] * v[2] * v[3]), at(info, h, 2, v[0] * v[4] * v[5] * v[3]),
-                          (int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5], v[6] != 0, v[7] != 0);
+  const ResizeArgs r = resizeArgs(info, 3);
+  samfeat::resizeBilinear(at(info, h, 1, r.inSize()), at(info, h, 2, r.outSize()), r.batch, r.inH, r.inW, r.c, r.outH,
+                          r.outW, r.alignCorners, r.halfPixel);
   return info.Env().Undefined();
 }
 
-// resizeBilinearGrad(heap, dy, dx, [batch, inH, inW, c, outH, outW, alignCorners, halfPixelCenters])
+// resizeBilinearGrad(heap, dy, dx, resize args): dy has the output's size, dx the input's.
 Napi::Value ResizeBilinearGrad(const Napi::CallbackInfo& info) {
   requireReady(info);
   const samfeat::FlushDenormals flush;
   const Heap h = heapOf(info);
-  const auto v = ints(info, 3);
-  if (v.size() != 8) throw Napi::TypeError::New(info.Env(), "samfeat_native: resize shape needs 8 integers");
-  samfeat::resizeBilinearGrad(at(info, h, 1, v[0] * v[4] * v[5] * v[3]), at(info, h, 2, v[0] * v[1] * v[2] * v[3]),
-                              (int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5], v[6] != 0, v[7] != 0);
+  const ResizeArgs r = resizeArgs(info, 3);
+  samfeat::resizeBilinearGrad(at(info, h, 1, r.outSize()), at(info, h, 2, r.inSize()), r.batch, r.inH, r.inW, r.c,
+                              r.outH, r.outW, r.alignCorners, r.halfPixel);
   return info.Env().Undefined();
 }
 
