@@ -20,7 +20,6 @@ export function conv2dBiasAct(
   activation: ConvActivation,
   pad: "same" | "valid" = "same",
 ): tf.Tensor4D {
-  registerFusedConv2DGradient();
   const attrs = { strides: [1, 1], pad, dataFormat: "NHWC", dilations: [1, 1], activation };
   return tf.engine().runKernel("FusedConv2D", { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
@@ -33,8 +32,8 @@ interface FusedConvAttrs {
   activation: string;
 }
 
-/** Registers the FusedConv2D gradient (tfjs has none) once per process; later calls do nothing. */
-export function registerFusedConv2DGradient(): void {
+/** Registers the FusedConv2D gradient (tfjs has none) once per process; later calls do nothing. Done at import. */
+function registerFusedConv2DGradient(): void {
   if (tf.getGradient("FusedConv2D") !== undefined) return;
   tf.registerGradient({
     kernelName: "FusedConv2D",
@@ -58,3 +57,5 @@ export function registerFusedConv2DGradient(): void {
     },
   });
 }
+
+registerFusedConv2DGradient();
