@@ -27,7 +27,7 @@ export function conv2dBiasAct(
 interface FusedConvAttrs {
   strides: [number, number];
   pad: "same" | "valid";
-  dilations: [number, number];
+  dilations?: number | [number, number];
   dimRoundingMode?: "floor" | "round" | "ceil";
   activation: string;
 }
@@ -45,7 +45,8 @@ function registerFusedConv2DGradient(): void {
       if (activation !== "linear" && activation !== "relu") {
         throw new Error(`FusedConv2D gradient: activation '${activation}' is not supported (linear or relu)`);
       }
-      if (tf.util.sizeFromShape(dilations ?? [1, 1]) !== 1) throw new Error("FusedConv2D gradient: dilated convolutions are not supported");
+      const [dh, dw] = typeof dilations === "number" ? [dilations, dilations] : dilations ?? [1, 1];
+      if (dh !== 1 || dw !== 1) throw new Error("FusedConv2D gradient: dilated convolutions are not supported");
       // Made once, shared by the three gradients; the backward pass frees it with this node.
       const dz = activation === "relu" ? tf.mul(dy as tf.Tensor, tf.step(y)) : (dy as tf.Tensor);
       const common = { strides, pad, dataFormat: "NHWC", dimRoundingMode };

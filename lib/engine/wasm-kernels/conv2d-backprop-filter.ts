@@ -22,8 +22,9 @@ const SWAP_MAX_OUT = 4;
 
 /**
  * dy's pixels per recast convolution. The recast's kernel is dy's whole Ho x Wo plane, and XNNPACK
- * runs a kernel of 192 x 192 taps at about half the speed of bands of 96 x 96 (its indirection buffer holds a
- * pointer per output pixel and tap), so large planes are cut into bands of rows, summed after.
+ * runs a kernel of 192 x 192 taps at about half the speed of bands of 96 x 96 (its indirection
+ * buffer holds a pointer per output pixel and tap), so large planes are cut into bands of rows,
+ * summed after.
  */
 const TAPS_PER_BAND = 96 * 96;
 
