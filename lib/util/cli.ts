@@ -1,14 +1,121 @@
-// What every command-line script does on the way out, in one place: a failure prints one line,
-// `error: <message>`, on stderr, and the exit code says whose fault it was (2: how the command was
-// called or what it was given; 1: anything else).
+// The one command-line convention of every script:
+//   - flags are read by node's util.parseArgs through parseCommandLine (strict: an unknown flag or a
+//     missing value is an error);
+//   - `--help` / `-h` prints the usage on stdout and exits 0;
+//   - bad input prints one line, `error: <message naming the flag or file>`, on stderr and exits 2;
+//   - any other failure prints the same one line and exits 1.
+// Values are checked with the small validators below before any work starts.
+import * as fs from "node:fs";
+import { parseArgs } from "node:util";
 
-/** A bad flag or flag value: exit code 2. */
+/** A bad flag, flag value or input file: exit code 2. */
 export class UsageError extends Error {}
 
+/** Thrown by parseCommandLine for --help: runMain prints the usage on stdout and exits 0. */
+export class HelpRequest extends Error {
+  constructor(readonly usage: string) {
+    super(usage);
+  }
+}
+
+export type FlagSpec = { type: "string"; default?: string } | { type: "boolean"; default?: boolean };
+export type FlagValues<O extends Record<string, FlagSpec>> = {
+  [K in keyof O]: O[K] extends { type: "boolean" } ? boolean : O[K] extends { default: string } ? string : string | undefined;
+};
+
 /**
- * Reads `--flag value` pairs for the flags in `valued` and bare `--flag` switches for those in
- * `switches`; `--help` or `-h` throws the usage line. Anything else, or a valued flag without a
- * value, is a UsageError. Keys keep their dashes: values["--out"].
+ * Reads `argv` (without node and the script) with util.parseArgs in strict mode. Flags are named
+ * without dashes in `options` ("max-keypoints"). Throws HelpRequest for --help, UsageError naming the
+ * flag for anything parseArgs rejects (unknown flag, missing value, a value given to a switch, stray
+ * positional arguments).
+ */
+export function parseCommandLine<O extends Record<string, FlagSpec>>(argv: string[], spec: { usage: string; options: O }): FlagValues<O> {
+  if (argv.includes("--help") || argv.includes("-h")) throw new HelpRequest(spec.usage);
+  try {
+    // "--seed -1" as "--seed=-1", so a negative number reaches the range check instead of parseArgs' "ambiguous".
+    const joined: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+      const name = argv[i].startsWith("--") ? argv[i].slice(2) : undefined;
+      if (name !== undefined && spec.options[name]?.type === "string" && /^-\d/.test(argv[i + 1] ?? "")) joined.push(`${argv[i]}=${argv[++i]}`);
+      else joined.push(argv[i]);
+    }
+    const { values } = parseArgs({ args: joined, options: spec.options, strict: true, allowPositionals: false });
+    return values as FlagValues<O>;
+  } catch (e) {
+    // parseArgs' messages already name the flag ("Unknown option '--x'", "Option '--steps <value>' argument missing").
+    const first = (e as Error).message.split("\n")[0].replace(/\. To specify an option argument.*$/, "");
+    throw new UsageError(`${first} (${spec.usage.split("\n")[0]})`);
+  }
+}
+
+/** The value of a flag that must be given. */
+export function required(value: string | undefined, flag: string, what: string): string {
+  if (value === undefined || value === "") throw new UsageError(`${flag} is required (${what})`);
+  return value;
+}
+
+/** An integer >= min (default 1); undefined stays undefined. */
+export function integerFlag(value: string | undefined, flag: string, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < min) throw new UsageError(`${flag} ${value}: expected an integer >= ${min}`);
+  return n;
+}
+
+/** A finite number > 0 (or >= 0 with allowZero); undefined stays undefined. */
+export function positiveFlag(value: string | undefined, flag: string, allowZero = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
+    throw new UsageError(`${flag} ${value}: expected a number ${allowZero ? ">= 0" : "> 0"}`);
+  }
+  return n;
+}
+
+/** One of a fixed set of words; undefined stays undefined. */
+export function choiceFlag<T extends string>(value: string | undefined, flag: string, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${flag} ${value}: expected one of ${choices.join(", ")}`);
+  return value as T;
+}
+
+/** An existing folder. */
+export function existingDir(value: string, flag: string): string {
+  if (!fs.existsSync(value) || !fs.statSync(value).isDirectory()) throw new UsageError(`${flag} ${value}: not a folder`);
+  return value;
+}
+
+/** An existing file. */
+export function existingFile(value: string, flag: string): string {
+  if (!fs.existsSync(value) || !fs.statSync(value).isFile()) throw new UsageError(`${flag} ${value}: file not found`);
+  return value;
+}
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+/**
+ * Runs `main` and exits with the code it returns (0 when it returns nothing). HelpRequest prints the
+ * usage on stdout (exit 0); UsageError and the classes in `badInput` (e.g. a dataset that does not
+ * parse) print `error: ...` and exit 2; anything else prints `error: ...` and exits 1.
+ */
+export function runMain(main: () => Promise<number | void>, badInput: ErrorClass[] = []): void {
+  main().then(
+    (code) => process.exit(typeof code === "number" ? code : 0),
+    (e: unknown) => {
+      if (e instanceof HelpRequest) {
+        process.stdout.write(e.usage.endsWith("\n") ? e.usage : `${e.usage}\n`);
+        process.exit(0);
+      }
+      const message = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`error: ${message}\n`);
+      process.exit([UsageError, ...badInput].some((k) => e instanceof k) ? 2 : 1);
+    },
+  );
+}
+
+/**
+ * Older flag reader kept until every script uses parseCommandLine. Reads `--flag value` pairs for
+ * the flags in `valued` and bare switches; --help throws the usage.
  */
 export function readFlags(
   argv: string[],
@@ -22,7 +129,7 @@ export function readFlags(
       switches.add(a);
       continue;
     }
-    if (a === "--help" || a === "-h") throw new UsageError(spec.usage);
+    if (a === "--help" || a === "-h") throw new HelpRequest(spec.usage);
     if (!spec.valued.includes(a)) throw new UsageError(`unknown argument "${a}" (${spec.usage})`);
     const v = argv[i + 1];
     if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
@@ -30,21 +137,4 @@ export function readFlags(
     i++;
   }
   return { values, switches };
-}
-
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-/**
- * Runs `main` and exits with the code it returns (0 when it returns nothing). Errors of the classes
- * in `badInput` (besides UsageError), e.g. a dataset that does not parse, exit with 2.
- */
-export function runMain(main: () => Promise<number | void>, badInput: ErrorClass[] = []): void {
-  main().then(
-    (code) => process.exit(typeof code === "number" ? code : 0),
-    (e: unknown) => {
-      const message = e instanceof Error ? e.message : String(e);
-      process.stderr.write(`error: ${message}\n`);
-      process.exit([UsageError, ...badInput].some((k) => e instanceof k) ? 2 : 1);
-    },
-  );
 }
