@@ -59,6 +59,30 @@ export class Adam {
     });
   }
 
+  /** The moments and step count, for a checkpoint: tensors keyed "m.<param>" and "v.<param>". */
+  exportState(): { steps: number; moments: Map<string, tf.Tensor> } {
+    const moments = new Map<string, tf.Tensor>();
+    for (const [name, m] of this.m) moments.set(`m.${name}`, m);
+    for (const [name, v] of this.v) moments.set(`v.${name}`, v);
+    return { steps: this.t, moments };
+  }
+
+  /** Restore what exportState returned (values are copied); throws naming a moment whose shape does not fit. */
+  importState(steps: number, moments: Map<string, { shape: number[]; values: Float32Array }>): void {
+    this.dispose();
+    for (const [key, { shape, values }] of moments) {
+      const [kind, ...rest] = key.split(".");
+      const name = rest.join(".");
+      const p = this.params.get(name);
+      if ((kind !== "m" && kind !== "v") || p === undefined) throw new Error(`optimizer state: '${key}' belongs to no parameter`);
+      if (shape.length !== p.shape.length || shape.some((d, i) => d !== p.shape[i])) {
+        throw new Error(`optimizer state: '${key}' has shape [${shape}], the parameter has [${p.shape}]`);
+      }
+      (kind === "m" ? this.m : this.v).set(name, tf.variable(tf.tensor(values, shape), false));
+    }
+    this.t = steps;
+  }
+
   dispose(): void {
     for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
     this.m.clear();

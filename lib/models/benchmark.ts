@@ -53,7 +53,7 @@ export function surrogateLoss(out: SamFeatOutputs): tf.Scalar {
       tf.mean(tf.div(out.descriptors, norm)),
       tf.mean(out.attention),
       tf.mean(tf.square(out.distill)),
-      tf.mean(out.edges),
+      ...(out.edges ? [tf.mean(out.edges)] : []),
     ]) as tf.Scalar;
   });
 }

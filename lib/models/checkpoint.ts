@@ -1,27 +1,41 @@
 // SamFeatNet checkpoints: one safetensors file (written atomically) holding every
 // parameter under its PyTorch name in tfjs layout (conv weights HWIO), and
-// metadata that is enough to rebuild the network: format, width, descDim, seed.
+// metadata that is enough to rebuild the network: format, width, descDim, seed, eag (which paths are on).
 import * as tf from "@tensorflow/tfjs";
 import { asFloat32, fromFloat32, NamedArray, readSafetensors, writeSafetensors } from "../util/safetensors";
 import { SamFeatNet } from "./samfeat";
 
 export const CHECKPOINT_FORMAT = "samfeat-workbench/samfeat-net/1";
 
-const RESERVED = ["format", "width", "descDim", "seed", "layout"];
+const RESERVED = ["format", "width", "descDim", "seed", "eag", "layout"];
 
-/** Save the parameters of `net`; `meta` (e.g. epoch, loss) is stored as strings beside the network's own keys. */
-export function saveCheckpoint(file: string, net: SamFeatNet, meta: Record<string, string | number | boolean> = {}): void {
+/** Tensors under this prefix are training state (optimizer moments), not network parameters. */
+export const STATE_PREFIX = "optimizer.";
+
+/**
+ * Save the parameters of `net`; `meta` (e.g. step, loss) is stored as strings beside the network's
+ * own keys. `state` tensors (an optimizer's) are stored under "optimizer.<key>" in the same file, so
+ * one atomic write keeps a resumable run consistent; loadCheckpoint ignores them.
+ */
+export function saveCheckpoint(
+  file: string,
+  net: SamFeatNet,
+  meta: Record<string, string | number | boolean> = {},
+  state: Map<string, tf.Tensor> = new Map(),
+): void {
   for (const key of Object.keys(meta)) {
     if (RESERVED.includes(key)) throw new Error(`${file}: checkpoint metadata key '${key}' is reserved`);
   }
   const tensors = new Map<string, NamedArray>();
   for (const [name, p] of net.params) tensors.set(name, fromFloat32(p.dataSync() as Float32Array, p.shape));
-  const { width, descDim, seed } = net.options;
+  for (const [key, t] of state) tensors.set(`${STATE_PREFIX}${key}`, fromFloat32(t.dataSync() as Float32Array, t.shape));
+  const { width, descDim, seed, eag } = net.options;
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     width: String(width),
     descDim: String(descDim),
     seed: String(seed),
+    eag: String(eag),
     layout: "NHWC/HWIO",
   };
   for (const [k, v] of Object.entries(meta)) metadata[k] = String(v);
@@ -42,10 +56,12 @@ export function loadCheckpoint(file: string): SamFeatNet {
   const width = Number(metadata.width);
   const descDim = Number(metadata.descDim);
   const seed = Number(metadata.seed ?? 0);
-  if (!(width > 0) || !Number.isInteger(descDim) || descDim < 1) {
-    throw new Error(`${file}: bad checkpoint metadata width='${metadata.width}' descDim='${metadata.descDim}'`);
+  // Checkpoints written before the EAG switch existed always had the EAG paths.
+  const eag = (metadata.eag ?? "true") === "true";
+  if (!(width > 0) || !Number.isInteger(descDim) || descDim < 1 || !["true", "false", undefined].includes(metadata.eag)) {
+    throw new Error(`${file}: bad checkpoint metadata width='${metadata.width}' descDim='${metadata.descDim}' eag='${metadata.eag}'`);
   }
-  const net = new SamFeatNet({ width, descDim, seed });
+  const net = new SamFeatNet({ width, descDim, seed, eag });
   try {
     for (const [name, p] of net.params) {
       const t = tensors.get(name);
@@ -56,11 +72,21 @@ export function loadCheckpoint(file: string): SamFeatNet {
       tf.tidy(() => p.assign(tf.tensor(asFloat32(t, `${file}: tensor '${name}'`), p.shape)));
     }
     for (const name of tensors.keys()) {
-      if (!net.params.has(name)) throw new Error(`${file}: unexpected tensor '${name}' (not a parameter of this network)`);
+      if (!net.params.has(name) && !name.startsWith(STATE_PREFIX)) throw new Error(`${file}: unexpected tensor '${name}' (not a parameter of this network)`);
     }
   } catch (e) {
     net.dispose();
     throw e;
   }
   return net;
+}
+
+/** The training state saved with a checkpoint (keys without the "optimizer." prefix). */
+export function readCheckpointState(file: string): { metadata: Record<string, string>; state: Map<string, { shape: number[]; values: Float32Array }> } {
+  const { tensors, metadata } = readSafetensors(file);
+  const state = new Map<string, { shape: number[]; values: Float32Array }>();
+  for (const [name, t] of tensors) {
+    if (name.startsWith(STATE_PREFIX)) state.set(name.slice(STATE_PREFIX.length), { shape: t.shape, values: asFloat32(t, `${file}: tensor '${name}'`) });
+  }
+  return { metadata, state };
 }

@@ -31,6 +31,12 @@ export interface SamFeatOptions {
   seed?: number;
   /** Descriptor dimension. */
   descDim?: number;
+  /**
+   * The edge-attention-guidance paths (EAG): the edge head, the c3 gating, the row attention on the
+   * edge-gated features and, at inference, the edge map added to the detection logits. Off, the
+   * network is the MTLDesc-like baseline (method.md A.9) and has none of those parameters.
+   */
+  eag?: boolean;
 }
 
 export interface SamFeatOutputs {
@@ -38,10 +44,10 @@ export interface SamFeatOutputs {
   descriptors: tf.Tensor4D; // [B,H/4,W/4,D] raw (not normalised)
   attention: tf.Tensor4D; // [B,H/4,W/4,1] softplus attention (> 0)
   distill: tf.Tensor4D; // [B,H/8,W/8,Cd] the PSRD student features
-  edges: tf.Tensor4D; // [B,H/4,W/4,1] sigmoid edge map
+  edges?: tf.Tensor4D; // [B,H/4,W/4,1] sigmoid edge map; absent when the EAG paths are off
 }
 
-export const SAMFEAT_DEFAULTS: Required<SamFeatOptions> = { width: 1, seed: 0, descDim: 128 };
+export const SAMFEAT_DEFAULTS: Required<SamFeatOptions> = { width: 1, seed: 0, descDim: 128, eag: true };
 
 /** The release's EdgeAttentionModule(384, 10000) scales scores by 10000**-0.5. */
 const ROW_ATTENTION_SCALE = 10000 ** -0.5;
@@ -69,7 +75,7 @@ export interface ConvSpec {
 
 /** Every convolution of the network, in PyTorch's parameter order. */
 export function samfeatConvs(opts: SamFeatOptions = {}): ConvSpec[] {
-  const { width, descDim } = { ...SAMFEAT_DEFAULTS, ...opts };
+  const { width, descDim, eag } = { ...SAMFEAT_DEFAULTS, ...opts };
   const c = (n: number) => scaledChannels(n, width);
   const [c1, c2, c3, c4, cd] = [c(64), c(64), c(128), c(128), c(256)];
   const cf = c1 + c2 + c3 + c4;
@@ -80,10 +86,10 @@ export function samfeatConvs(opts: SamFeatOptions = {}): ConvSpec[] {
     conv("c3.0", c2, c3), conv("c3.2", c3, c3),
     conv("c4.0", c3, c4), conv("c4.2", c4, c4),
     conv("dist", c4, cd), conv("fuse", cd, c4),
-    conv("edge", cf, 1, 1),
+    ...(eag ? [conv("edge", cf, 1, 1)] : []),
     conv("h.0", c1, 1), conv("h.1", c2, 1), conv("h.2", c3, 1), conv("h.3", c4, 1),
     conv("att_in", 1, 1),
-    conv("rows.q", cf, cf, 1), conv("rows.k", cf, cf, 1), conv("rows.v", cf, cf, 1),
+    ...(eag ? [conv("rows.q", cf, cf, 1), conv("rows.k", cf, cf, 1), conv("rows.v", cf, cf, 1)] : []),
     conv("desc", cf, descDim),
   ];
 }
@@ -167,18 +173,19 @@ export class SamFeatNet {
 
       const s4: [number, number] = [f3.shape[1], f3.shape[2]];
       let feature = tf.concat([resizeBilinear(f1, s4), resizeBilinear(f2, s4), f3, resizeBilinear(f4, s4)], 3);
-      const edges = tf.sigmoid(this.conv(feature, "edge"));
+      const eag = this.options.eag;
+      const edges = eag ? tf.sigmoid(this.conv(feature, "edge")) : undefined;
 
-      const g3 = tf.add(tf.mul(f3, edges), f3) as tf.Tensor4D;
+      const g3 = edges ? (tf.add(tf.mul(f3, edges), f3) as tf.Tensor4D) : f3;
       const hw = this.params.get("hw")!;
       const heatmap = tf.addN(
         [f1, f2, g3, f4].map((t, i) => tf.mul(resizeBilinear(this.conv(t, `h.${i}`), [H, W]), tf.slice(hw, [i], [1]))),
       ) as tf.Tensor4D;
 
-      feature = tf.add(feature, this.rowAttention(tf.mul(feature, edges)));
+      if (edges) feature = tf.add(feature, this.rowAttention(tf.mul(feature, edges)));
       const attention = tf.softplus(this.conv(tf.mean(feature, 3, true), "att_in"));
       const descriptors = this.conv(feature, "desc");
-      return { heatmap, descriptors, attention, distill, edges } as unknown as tf.TensorContainerObject;
+      return { heatmap, descriptors, attention, distill, ...(edges ? { edges } : {}) } as unknown as tf.TensorContainerObject;
     });
     return out as unknown as SamFeatOutputs;
   }
@@ -255,8 +262,11 @@ export function normalizeImage(rgb: tf.Tensor4D): tf.Tensor4D {
 /**
  * Detector logits used at inference (method.md A.6): the edge probability,
  * upsampled to full resolution, is added to the heatmap logits before the sigmoid.
+ * Without the EAG paths there is no edge map and the logits are the heatmap itself.
  */
 export function detectionLogits(out: Pick<SamFeatOutputs, "heatmap" | "edges">): tf.Tensor4D {
   const [, H, W] = out.heatmap.shape;
-  return tf.tidy(() => tf.add(out.heatmap, resizeBilinear(out.edges, [H, W])) as tf.Tensor4D);
+  const edges = out.edges;
+  if (!edges) return tf.clone(out.heatmap);
+  return tf.tidy(() => tf.add(out.heatmap, resizeBilinear(edges, [H, W])) as tf.Tensor4D);
 }

@@ -72,3 +72,45 @@ test("a missing, mis-shaped or unexpected tensor, a truncated file or another fo
   assert.throws(() => loadCheckpoint(truncated), /truncated\.safetensors: .*(truncated|outside)/);
   assert.throws(() => loadCheckpoint(path.join(dir, "absent.safetensors")), /absent\.safetensors: cannot read/);
 });
+
+test("a checkpoint with optimizer state: the EAG switch and the Adam moments come back, the next update is the same", async () => {
+  await tf.setBackend("cpu");
+  const { Adam } = await import("../../lib/models/adam");
+  const { readCheckpointState } = await import("../../lib/models/checkpoint");
+  const net = new SamFeatNet({ width: 0.25, seed: 5, eag: false });
+  const opt = new Adam(net.params, { lr: 1e-2, weightDecay: 1e-4 });
+  const x = tf.randomUniform([1, 16, 16, 3], -1, 1, "float32", 2) as tf.Tensor4D;
+  const step = (n: SamFeatNet, o: InstanceType<typeof Adam>) => {
+    const names = [...n.params.keys()];
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(n.apply(x).descriptors)) as tf.Scalar, names.map((k) => n.params.get(k)!));
+    o.step(new Map(names.map((k) => [k, grads[n.params.get(k)!.name]])));
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  step(net, opt);
+  step(net, opt);
+  const file = path.join(dir, "state.safetensors");
+  const { steps, moments } = opt.exportState();
+  saveCheckpoint(file, net, { step: 2 }, moments);
+  assert.equal(checkpointMetadata(file).eag, "false");
+
+  const back = loadCheckpoint(file);
+  assert.equal(back.options.eag, false);
+  const saved = readCheckpointState(file);
+  // Moments exist for the parameters the loss reaches (not the detector heads): m and v of each.
+  assert.equal(saved.state.size, moments.size);
+  assert.ok(saved.state.has("m.desc.weight") && saved.state.has("v.desc.weight") && !saved.state.has("m.h.0.weight"));
+  const opt2 = new Adam(back.params, { lr: 1e-2, weightDecay: 1e-4 });
+  opt2.importState(steps, saved.state);
+  // One more step on each: identical parameters only if m, v and the step count (bias correction) all came back.
+  step(net, opt);
+  step(back, opt2);
+  for (const [name, p] of net.params) assert.deepEqual(back.params.get(name)!.dataSync(), p.dataSync(), name);
+  // A fresh optimizer (moments lost) would move differently.
+  const fresh = loadCheckpoint(file);
+  step(fresh, new Adam(fresh.params, { lr: 1e-2, weightDecay: 1e-4 }));
+  assert.notDeepEqual(fresh.params.get("desc.weight")!.dataSync(), net.params.get("desc.weight")!.dataSync());
+  tf.dispose(x);
+  for (const n of [net, back, fresh]) n.dispose();
+  opt.dispose();
+  opt2.dispose();
+});

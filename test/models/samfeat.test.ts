@@ -35,8 +35,9 @@ function checkParity(gradsOf: (name: string) => boolean): void {
     const out = net.apply(x);
     for (const k of OUTPUTS) {
       const ref = toTfLayout(fx.raw.get(k)!, false);
-      assert.deepEqual(out[k].shape, ref.shape, k);
-      const e = relErr(out[k], ref);
+      const got = out[k]!;
+      assert.deepEqual(got.shape, ref.shape, k);
+      const e = relErr(got, ref);
       assert.ok(e < 1e-4, `${tf.getBackend()}: ${k} differs from PyTorch by ${e} of its scale`);
     }
     tf.dispose(Object.values(out));
@@ -104,9 +105,9 @@ test("output shapes and ranges; bad input shapes throw", async () => {
   assert.deepEqual(out.descriptors.shape, [2, 4, 6, 64]);
   assert.deepEqual(out.attention.shape, [2, 4, 6, 1]);
   assert.deepEqual(out.distill.shape, [2, 2, 3, 128]);
-  assert.deepEqual(out.edges.shape, [2, 4, 6, 1]);
+  assert.deepEqual(out.edges!.shape, [2, 4, 6, 1]);
   assert.ok(out.attention.dataSync().every((v) => v > 0));
-  assert.ok(out.edges.dataSync().every((v) => v > 0 && v < 1));
+  assert.ok(out.edges!.dataSync().every((v) => v > 0 && v < 1));
   tf.dispose(Object.values(out));
   assert.throws(() => net.apply(tf.zeros([1, 12, 16, 3])), /multiples of 8.*\[1,12,16,3\]/);
   assert.throws(() => net.apply(tf.zeros([1, 16, 16, 1])), /\[B,H,W,3\]/);
@@ -152,4 +153,33 @@ test("detectionLogits adds the edge map, bilinearly upsampled like PyTorch, to t
   for (let y = 0; y < 8; y++) {
     for (let x = 0; x < 8; x++) assert.ok(Math.abs(got[y * 8 + x] - (10 + profile[x] + 2 * profile[y])) < 1e-6, `(${y},${x})`);
   }
+});
+
+test("without the EAG paths: no edge head, gating or row attention; the logits are the heatmap", async () => {
+  await tf.setBackend("cpu");
+  // Width 1.0 without edge (384+1) and rows.q/k/v (3*(384*384+384) = 443,520): 2,109,267 - 443,905 =
+  // 1,665,362, which is method.md's MTLDesc-style core (1,075,154) plus the distill head kept in every
+  // row (dist 9*128*256+256 = 295,168; fuse 9*256*128+128 = 295,040).
+  const full = new SamFeatNet({ width: 1 });
+  const base = new SamFeatNet({ width: 1, eag: false });
+  assert.equal(base.numParams(), 1_075_154 + 295_168 + 295_040);
+  assert.ok(!base.params.has("edge.weight") && !base.params.has("rows.q.weight"));
+  full.dispose();
+  base.dispose();
+
+  // Same trunk weights: the baseline's descriptors equal the full network's when its edge paths are
+  // neutralised (rows.v = 0 makes the row attention add nothing; the c3 gating still differs, so
+  // compare the branch the gating does not reach: the PSRD head).
+  const a = new SamFeatNet({ width: 0.25, seed: 3 });
+  const b = new SamFeatNet({ width: 0.25, seed: 3, eag: false });
+  for (const [name, p] of b.params) p.assign(a.params.get(name)!);
+  const x = tf.randomUniform([1, 16, 16, 3], -1, 1, "float32", 1) as tf.Tensor4D;
+  const oa = a.apply(x), ob = b.apply(x);
+  assert.equal(ob.edges, undefined);
+  assert.ok(tf.max(tf.abs(tf.sub(oa.distill, ob.distill))).dataSync()[0] < 1e-6);
+  const logits = detectionLogits(ob);
+  assert.deepEqual(Array.from(logits.dataSync()), Array.from(ob.heatmap.dataSync()));
+  tf.dispose([x, logits, ...Object.values(oa), ...Object.values(ob)]);
+  a.dispose();
+  b.dispose();
 });
