@@ -7,16 +7,27 @@
 // same flags and prints its JSON line and a line of ratios (this workbench / PyTorch), using
 // /usr/bin/python3 (Debian's, which has python3-torch) unless SAMFEAT_PYTHON names another.
 import { spawnSync } from "node:child_process";
-import * as path from "node:path";
-import { parseArgs } from "node:util";
 import type { BackendName } from "../lib/engine";
 import type { BenchmarkResult } from "../lib/models/benchmark";
-import { runMain, UsageError } from "../lib/util/cli";
+import { scaledChannels } from "../lib/models/samfeat";
+import { choiceFlag, parseCommandLine, positiveFlag, runMain, UsageError } from "../lib/util/cli";
+import { PROJECT_ROOT, projectPath } from "../lib/util/project";
 
-const ROOT = path.resolve(__dirname, "..");
 const PYTHON = process.env.SAMFEAT_PYTHON ?? "/usr/bin/python3";
 const BACKENDS: BackendName[] = ["tensorflow", "wasm", "cpu"];
-
+const USAGE = [
+  "usage: npm run bench -- [--width W] [--size PX] [--batch N] [--infer-size HxW] [--steps N] [--threads N] [--backend tensorflow|wasm|cpu] [--compare-torch]",
+  "  --width W          channel multiplier of the network (default 1.0)",
+  "  --size PX          training crop side, a multiple of 8 (default 192)",
+  "  --batch N          image pairs per training step (default 4)",
+  "  --infer-size HxW   inference image size, multiples of 8 (default 480x640)",
+  "  --steps N          timed steps after one warm-up (default 5)",
+  "  --threads N        compute threads (default 1)",
+  "  --backend NAME     force a backend (default: the engine's choice)",
+  "  --compare-torch    also run bench/torch_reference.py with the same flags and print the ratios",
+].join("\n");
+/** The widest layer has 256 channels at width 1: when even it clamps to the minimum, so does every layer. */
+const WIDEST_LAYER = 256;
 
 interface Flags {
   width: number;
@@ -30,67 +41,46 @@ interface Flags {
 }
 
 function positiveInt(flag: string, raw: string): number {
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`--${flag} must be a positive integer, got '${raw}'`);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`${flag} ${raw}: expected an integer >= 1`);
   return Number(raw);
 }
 
 function multipleOf8(flag: string, raw: string): number {
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 8 || n % 8 !== 0) throw new UsageError(`--${flag} must be a positive multiple of 8, got '${raw}'`);
+  if (!/^\d+$/.test(raw) || n < 8 || n % 8 !== 0) throw new UsageError(`${flag} ${raw}: expected a positive multiple of 8`);
   return n;
 }
 
-/** "--batch -1" as "--batch=-1", so a negative number reaches the range check instead of parseArgs' "ambiguous". */
-function joinNegativeValues(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (/^--[a-z-]+$/.test(argv[i]) && argv[i] !== "--compare-torch" && /^-\d/.test(argv[i + 1] ?? "")) out.push(`${argv[i]}=${argv[++i]}`);
-    else out.push(argv[i]);
-  }
-  return out;
-}
-
 export function parseFlags(argv: string[]): Flags {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: joinNegativeValues(argv),
-      strict: true,
-      allowPositionals: false,
-      options: {
-        width: { type: "string", default: "1.0" },
-        size: { type: "string", default: "192" },
-        batch: { type: "string", default: "4" },
-        "infer-size": { type: "string", default: "480x640" },
-        steps: { type: "string", default: "5" },
-        threads: { type: "string", default: "1" },
-        backend: { type: "string" },
-        "compare-torch": { type: "boolean", default: false },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message.split("\n")[0]);
+  const v = parseCommandLine(argv, {
+    usage: USAGE,
+    options: {
+      width: { type: "string", default: "1.0" },
+      size: { type: "string", default: "192" },
+      batch: { type: "string", default: "4" },
+      "infer-size": { type: "string", default: "480x640" },
+      steps: { type: "string", default: "5" },
+      threads: { type: "string", default: "1" },
+      backend: { type: "string" },
+      "compare-torch": { type: "boolean", default: false },
+    },
+  });
+  const width = positiveFlag(v.width, "--width")!;
+  const minimum = scaledChannels(0, width);
+  if (scaledChannels(WIDEST_LAYER, width) <= minimum) {
+    throw new UsageError(`--width ${v.width}: every layer would clamp to the ${minimum}-channel minimum (use a width above ${(minimum + 0.5) / WIDEST_LAYER})`);
   }
-  const s = (k: string) => values[k] as string;
-  const width = Number(s("width"));
-  if (s("width").trim() === "" || !Number.isFinite(width) || width <= 0) {
-    throw new UsageError(`--width must be a number > 0, got '${s("width")}'`);
-  }
-  const m = /^(\d+)x(\d+)$/.exec(s("infer-size"));
-  if (!m) throw new UsageError(`--infer-size must be HxW (e.g. 480x640), got '${s("infer-size")}'`);
-  const backend = values.backend as string | undefined;
-  if (backend !== undefined && !(BACKENDS as string[]).includes(backend)) {
-    throw new UsageError(`--backend '${backend}' is unknown: choose ${BACKENDS.join(", ")}`);
-  }
+  const m = /^(\d+)x(\d+)$/.exec(v["infer-size"]);
+  if (!m) throw new UsageError(`--infer-size ${v["infer-size"]}: expected HxW (e.g. 480x640)`);
   return {
     width,
-    size: multipleOf8("size", s("size")),
-    batch: positiveInt("batch", s("batch")),
-    inferSize: [multipleOf8("infer-size height", m[1]), multipleOf8("infer-size width", m[2])],
-    steps: positiveInt("steps", s("steps")),
-    threads: positiveInt("threads", s("threads")),
-    backend: backend as BackendName | undefined,
-    compareTorch: values["compare-torch"] as boolean,
+    size: multipleOf8("--size", v.size),
+    batch: positiveInt("--batch", v.batch),
+    inferSize: [multipleOf8("--infer-size height", m[1]), multipleOf8("--infer-size width", m[2])],
+    steps: positiveInt("--steps", v.steps),
+    threads: positiveInt("--threads", v.threads),
+    backend: choiceFlag(v.backend, "--backend", BACKENDS),
+    compareTorch: v["compare-torch"],
   };
 }
 
@@ -102,11 +92,11 @@ const WITH_PEAK_RSS =
 function runTorch(f: Flags): Record<string, unknown> {
   const args = [
     "-c", WITH_PEAK_RSS,
-    path.join(ROOT, "bench", "torch_reference.py"),
+    projectPath("bench", "torch_reference.py"),
     "--width", String(f.width), "--size", String(f.size), "--batch", String(f.batch),
     "--infer-size", `${f.inferSize[0]}x${f.inferSize[1]}`, "--threads", String(f.threads), "--steps", String(f.steps),
   ];
-  const r = spawnSync(PYTHON, args, { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(PYTHON, args, { cwd: PROJECT_ROOT, encoding: "utf8" });
   if (r.error) throw new Error(`${PYTHON}: cannot run the PyTorch reference (${r.error.message})`);
   const lines = r.stdout.trim().split("\n");
   if (r.status !== 0) throw new Error(`bench/torch_reference.py exited with ${r.status}: ${r.stderr.trim().split("\n").at(-1)}`);

@@ -1,24 +1,36 @@
 // HPatches-protocol evaluation of one method on one sequence folder.
-//   npm run eval -- --dataset DIR --method METHOD [--max-keypoints N] [--export-npz EXT] [--json OUT] [--out DIR] [--quiet]
+//   npm run eval -- --dataset DIR --method METHOD [--max-keypoints N] [--export-npz TAG] [--json FILE] [--out DIR] [--skip-unreadable] [--quiet]
 // METHOD: orb | akaze | kaze | path to a trained checkpoint. Prints the MMA table
 // (1..10 px; overall / illumination / viewpoint), the per-split summary and the
 // homography-accuracy table; writes them as CSV to --out (default outputs/), the MMA
 // curves as HTML (+ PNG when Chromium is available) beside them, and the summary as JSON.
+// An unreadable image stops the run: the pairs scored before it are written (tables
+// named *-partial-*) and the exit code is 2. --skip-unreadable instead drops the
+// pairs that need the image, with a warning on stderr, and finishes.
 import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
 import { readHPatches } from "../lib/data/hpatches";
 import { initEngine } from "../lib/engine";
-import { evaluateDataset } from "../lib/eval/evaluate";
-import { createExtractor, MethodError } from "../lib/eval/methods";
+import { EvaluationResult, evaluateDataset, UnreadableImageError } from "../lib/eval/evaluate";
+import { checkMethod, createExtractor, MethodError } from "../lib/eval/methods";
 import { homographyRows, mmaCurveRows, summaryRows, toCsv, toDataFrame } from "../lib/eval/tables";
 import { showFigure } from "../lib/plots/display";
 import { mmaFigure } from "../lib/plots/mma";
 import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
-import { readFlags, runMain, UsageError } from "../lib/util/cli";
+import { integerFlag, outputDir, outputFile, parseCommandLine, required, runMain, UsageError } from "../lib/util/cli";
+import { projectPath } from "../lib/util/project";
 
-const ROOT = path.resolve(__dirname, "..");
-const USAGE = "usage: npm run eval -- --dataset DIR --method METHOD [--max-keypoints N] [--export-npz EXT] [--json OUT] [--out DIR] [--quiet]";
-
+const USAGE = [
+  "usage: npm run eval -- --dataset DIR --method METHOD [--max-keypoints N] [--export-npz TAG] [--json FILE] [--out DIR] [--skip-unreadable] [--quiet]",
+  "  --dataset DIR        HPatches-layout folder: <seq>/1.<ext>..N.<ext> and H_1_k (i_* illumination, v_* viewpoint)",
+  "  --method METHOD      orb | akaze | kaze | a SAMFeat checkpoint file",
+  "  --max-keypoints N    keep the N highest-scoring keypoints per image (default: all)",
+  "  --export-npz TAG     also write each image's features as <seq>/<k>.<ext>.TAG (.npz, D2-Net layout)",
+  "  --json FILE          write the summary as JSON",
+  "  --out DIR            folder of the CSV tables and MMA figure (default outputs/)",
+  "  --skip-unreadable    skip the pairs of an unreadable image (warning on stderr) instead of stopping",
+  "  --quiet              no progress bar",
+].join("\n");
 
 interface Args {
   dataset: string;
@@ -27,67 +39,94 @@ interface Args {
   exportNpz?: string;
   json?: string;
   outDir: string;
+  skipUnreadable: boolean;
   quiet: boolean;
 }
 
+/** Every flag checked here, before the engine starts or any image is read. */
 function parseArgs(argv: string[]): Args {
-  const { values, switches } = readFlags(argv, {
-    valued: ["--dataset", "--method", "--max-keypoints", "--export-npz", "--json", "--out"],
-    switches: ["--quiet"],
+  const v = parseCommandLine(argv, {
     usage: USAGE,
+    options: {
+      dataset: { type: "string" },
+      method: { type: "string" },
+      "max-keypoints": { type: "string" },
+      "export-npz": { type: "string" },
+      json: { type: "string" },
+      out: { type: "string" },
+      "skip-unreadable": { type: "boolean", default: false },
+      quiet: { type: "boolean", default: false },
+    },
   });
-  const quiet = switches.has("--quiet");
-  if (!values["--dataset"]) throw new UsageError(`--dataset is required (${USAGE})`);
-  if (!values["--method"]) throw new UsageError(`--method is required (${USAGE})`);
-  let maxKeypoints: number | undefined;
-  if (values["--max-keypoints"] !== undefined) {
-    maxKeypoints = Number(values["--max-keypoints"]);
-    if (!Number.isInteger(maxKeypoints) || maxKeypoints <= 0) {
-      throw new UsageError(`--max-keypoints must be a positive integer, got "${values["--max-keypoints"]}"`);
-    }
-  }
-  const exportNpz = values["--export-npz"];
+  const dataset = required(v.dataset, "--dataset", "the sequence folder");
+  const method = checkMethod(required(v.method, "--method", "orb, akaze, kaze or a checkpoint file"));
+  const maxKeypoints = integerFlag(v["max-keypoints"], "--max-keypoints");
+  const exportNpz = v["export-npz"];
   if (exportNpz !== undefined && !/^[A-Za-z0-9_-]+$/.test(exportNpz)) {
-    throw new UsageError(`--export-npz must be a plain tag (letters, digits, _ or -), got "${exportNpz}"`);
+    throw new UsageError(`--export-npz ${exportNpz}: expected a plain tag (letters, digits, _ or -)`);
   }
-  return { dataset: values["--dataset"], method: values["--method"], maxKeypoints, exportNpz, json: values["--json"], outDir: path.resolve(values["--out"] ?? path.join(ROOT, "outputs")), quiet };
+  const json = v.json === undefined ? undefined : outputFile(v.json, "--json");
+  const outDir = path.resolve(outputDir(v.out ?? projectPath("outputs"), "--out"));
+  return { dataset, method, maxKeypoints, exportNpz, json, outDir, skipUnreadable: v["skip-unreadable"], quiet: v.quiet };
 }
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, "_");
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  readHPatches(args.dataset); // validate the whole layout before any work
+  readHPatches(args.dataset); // the whole layout (names, homographies) before any work
   await initEngine({ quiet: args.quiet });
   const extractor = await createExtractor(args.method, { maxKeypoints: args.maxKeypoints });
-  const { summary } = await evaluateDataset(args.dataset, extractor, {
-    maxKeypoints: args.maxKeypoints,
-    exportNpz: args.exportNpz,
-    quiet: args.quiet,
-  });
-  extractor.dispose?.();
+  let result: EvaluationResult;
+  try {
+    result = await evaluateDataset(args.dataset, extractor, {
+      maxKeypoints: args.maxKeypoints,
+      exportNpz: args.exportNpz,
+      quiet: args.quiet,
+      skipUnreadable: args.skipUnreadable,
+      onWarning: (m) => console.error(`warning: ${m}`),
+    });
+  } catch (e) {
+    if (!(e instanceof UnreadableImageError)) throw e;
+    // Keep what was computed: the tables of the pairs before the unreadable image.
+    const stem = await report(args, e.partial, extractor.name, "-partial");
+    throw new DatasetError(`${e.message}; partial results in ${stem}-*; rerun with --skip-unreadable to skip such pairs`);
+  } finally {
+    extractor.dispose?.();
+  }
+  await report(args, result, extractor.name, "");
+  if (args.exportNpz) console.log(`wrote features as <seq>/<k>.<ext>.${args.exportNpz} under ${args.dataset}`);
+}
 
+/** Prints the tables and writes them (CSV, figure, JSON); returns the path stem of the files. */
+async function report(args: Args, result: EvaluationResult, name: string, tag: string): Promise<string> {
+  const { summary } = result;
   const curve = toDataFrame(mmaCurveRows(summary));
   const summaryDf = toDataFrame(summaryRows([summary]));
   const homDf = toDataFrame(homographyRows([summary]));
   console.log(`\nMMA (%) of ${summary.method} on ${summary.dataset}: ${summary.pairs} pairs (${summary.pairs_i} i, ${summary.pairs_v} v)`);
-  curve.print();
-  console.log(`features per image ${summary.features.toFixed(1)}, matches per pair ${summary.matches.toFixed(1)}, pairs without matches ${summary.zero_match_pairs}`);
-  summaryDf.print();
-  console.log("homography accuracy (%): mean corner error of the RANSAC estimate <= t");
-  homDf.print();
-
-  const stem = path.join(args.outDir, `eval-${slug(path.basename(extractor.name))}-${slug(path.basename(summary.dataset))}`);
+  if (result.unreadable.length > 0) console.log(`unreadable images: ${result.unreadable.map((u) => u.file).join(", ")}`);
+  if (summary.pairs > 0) {
+    curve.print();
+    console.log(`features per image ${summary.features.toFixed(1)}, matches per pair ${summary.matches.toFixed(1)}, pairs without matches ${summary.zero_match_pairs}`);
+    summaryDf.print();
+    console.log("homography accuracy (%): mean corner error of the RANSAC estimate <= t");
+    homDf.print();
+  }
+  const stem = path.join(args.outDir, `eval${tag}-${slug(path.basename(name))}-${slug(path.basename(summary.dataset))}`);
   writeFileAtomicSync(`${stem}-mma.csv`, toCsv(curve));
   writeFileAtomicSync(`${stem}-summary.csv`, toCsv(summaryDf));
   writeFileAtomicSync(`${stem}-homography.csv`, toCsv(homDf));
   console.log(`wrote ${path.relative(process.cwd(), stem)}-{mma,summary,homography}.csv`);
-  await showFigure(mmaFigure([summary], { title: `MMA of ${summary.method} on ${summary.dataset}` }), { name: `${path.basename(stem)}-mma`, outDir: args.outDir });
-  if (args.json) {
-    writeJsonAtomicSync(args.json, summary);
-    console.log(`wrote ${args.json}`);
+  if (summary.pairs > 0) {
+    await showFigure(mmaFigure([summary], { title: `MMA of ${summary.method} on ${summary.dataset}` }), { name: `${path.basename(stem)}-mma`, outDir: args.outDir });
   }
-  if (args.exportNpz) console.log(`wrote features as <seq>/<k>.<ext>.${args.exportNpz} under ${args.dataset}`);
+  const json = args.json && tag ? args.json.replace(/(\.json)?$/, `${tag}$1`) : args.json;
+  if (json) {
+    writeJsonAtomicSync(json, { ...summary, unreadable: result.unreadable.map((u) => u.file) });
+    console.log(`wrote ${json}`);
+  }
+  return path.relative(process.cwd(), stem) || stem;
 }
 
 runMain(main, [DatasetError, MethodError]);

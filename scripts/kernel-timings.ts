@@ -10,7 +10,7 @@ import { conv2dBackpropFilterConfig } from "../lib/engine/wasm-kernels/conv2d-ba
 import { conv2dBackpropInputConfig } from "../lib/engine/wasm-kernels/conv2d-backprop-input";
 import { maxPoolGradConfig } from "../lib/engine/wasm-kernels/max-pool-grad";
 import { resizeBilinearGradWasmConfig } from "../lib/engine/wasm-kernels/resize-bilinear-grad";
-import { runMain, UsageError } from "../lib/util/cli";
+import { choiceFlag, integerFlag, parseCommandLine, runMain, UsageError } from "../lib/util/cli";
 
 interface Options {
   reps: number;
@@ -25,26 +25,19 @@ const CONV_SHAPES: { x: [number, number, number, number]; co: number; stride: nu
   { x: [8, 96, 96, 64], co: 128, stride: 2 },
 ];
 
-function parseArgs(argv: string[]): Options {
-  const opts: Options = { reps: 3 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if (flag === "--reps") {
-      opts.reps = Number(value);
-      if (!Number.isInteger(opts.reps) || opts.reps < 1 || opts.reps > 50) throw new UsageError(`--reps must be an integer in 1..50, got '${value}'`);
-      i++;
-    } else if (flag === "--only") {
-      if (value !== "conv" && value !== "extra") throw new UsageError(`--only must be conv or extra, got '${value}'`);
-      opts.only = value;
-      i++;
-    } else {
-      throw new UsageError(`unknown flag '${flag}' (flags: --reps N, --only conv|extra)`);
-    }
-  }
-  return opts;
-}
+const USAGE = [
+  "usage: npx tsx scripts/kernel-timings.ts [--reps N] [--only conv|extra]",
+  "  --reps N          timed runs per measurement after one warm-up, 1..50 (default 3)",
+  "  --only conv|extra only the convolution shapes, or only the other kernels (default both)",
+].join("\n");
+const MAX_REPS = 50;
 
+function parseArgs(argv: string[]): Options {
+  const v = parseCommandLine(argv, { usage: USAGE, options: { reps: { type: "string" }, only: { type: "string" } } });
+  const reps = integerFlag(v.reps, "--reps") ?? 3;
+  if (reps > MAX_REPS) throw new UsageError(`--reps ${reps}: expected an integer in 1..${MAX_REPS}`);
+  return { reps, only: choiceFlag(v.only, "--only", ["conv", "extra"] as const) };
+}
 
 type Run = () => tf.TensorInfo;
 

@@ -1,5 +1,5 @@
 // A synthetic benchmark in the HPatches sequence layout, built from photos:
-//   npm run make-benchmark -- --photos DIR --out DIR [--seed S] [--sequences N] [--max-side PX]
+//   npm run make-benchmark -- --photos DIR --out DIR [--seed S] [--sequences N] [--max-side PX] [--quiet]
 // Each photo (downscaled so its longer side is --max-side) becomes one sequence
 // of 6 images: 1.jpg is the photo, 2..6.jpg are views of it with H_1_k mapping
 // image 1 into image k. i_* sequences change photometry only (H = identity);
@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
+import { IMAGE_FILE_EXTENSIONS, listImages } from "../lib/data/image-folder";
 import { readRgb, resizeRgb, writeRgb } from "../lib/data/image";
 import { formatHomography, Homography, IDENTITY } from "../lib/geometry/homography";
 import { randomWarp } from "../lib/geometry/pair";
@@ -15,14 +16,20 @@ import { photometricAugment, PHOTOMETRIC_DEFAULTS } from "../lib/geometry/photom
 import { Rng } from "../lib/geometry/random";
 import { SAMPLER_DEFAULTS } from "../lib/geometry/sampler";
 import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
-import { readFlags, runMain, UsageError } from "../lib/util/cli";
+import { existingDir, integerFlag, outputDir, parseCommandLine, required, runMain, UsageError } from "../lib/util/cli";
 import { progressBar } from "../lib/util/progress";
 
-const USAGE = "usage: npm run make-benchmark -- --photos DIR --out DIR [--seed S] [--sequences N] [--max-side PX] [--quiet]";
+const USAGE = [
+  "usage: npm run make-benchmark -- --photos DIR --out DIR [--seed S] [--sequences N] [--max-side PX] [--quiet]",
+  "  --photos DIR      folder of source photos (searched recursively)",
+  "  --out DIR         the benchmark folder to write (replaced as a whole at the end)",
+  "  --seed S          random seed, integer >= 0 (default 0)",
+  "  --sequences N     number of sequences, one photo each (default 16)",
+  "  --max-side PX     longer side of the downscaled photo, >= 32 (default 320)",
+  "  --quiet           no progress bar",
+].join("\n");
 const IMAGES_PER_SEQUENCE = 6;
 const JPEG_QUALITY = 90;
-const PHOTO_EXT = /\.(png|jpe?g|ppm|pgm)$/i;
-
 
 interface Args {
   photos: string;
@@ -34,41 +41,31 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const { values: v, switches } = readFlags(argv, {
-    valued: ["--photos", "--out", "--seed", "--sequences", "--max-side"],
-    switches: ["--quiet"],
+  const v = parseCommandLine(argv, {
     usage: USAGE,
+    options: {
+      photos: { type: "string" },
+      out: { type: "string" },
+      seed: { type: "string" },
+      sequences: { type: "string" },
+      "max-side": { type: "string" },
+      quiet: { type: "boolean", default: false },
+    },
   });
-  if (!v["--photos"] || !v["--out"]) throw new UsageError(`--photos and --out are required (${USAGE})`);
-  const int = (flag: string, dflt: number, min: number) => {
-    if (v[flag] === undefined) return dflt;
-    const n = Number(v[flag]);
-    if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min}, got "${v[flag]}"`);
-    return n;
-  };
   return {
-    photos: v["--photos"],
-    out: v["--out"],
-    seed: int("--seed", 0, 0),
-    sequences: int("--sequences", 16, 1),
-    maxSide: int("--max-side", 320, 32),
-    quiet: switches.has("--quiet"),
+    photos: existingDir(required(v.photos, "--photos", "the folder of source photos"), "--photos"),
+    out: outputDir(required(v.out, "--out", "the benchmark folder to write"), "--out"),
+    seed: integerFlag(v.seed, "--seed", 0) ?? 0,
+    sequences: integerFlag(v.sequences, "--sequences") ?? 16,
+    maxSide: integerFlag(v["max-side"], "--max-side", 32) ?? 320,
+    quiet: v.quiet,
   };
 }
 
 function listPhotos(dir: string): string[] {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--photos ${dir}: not a folder`);
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (PHOTO_EXT.test(e.name)) out.push(p);
-    }
-  };
-  walk(dir);
-  if (out.length === 0) throw new UsageError(`--photos ${dir}: no png/jpg/ppm images found`);
-  return out;
+  const photos = listImages(dir);
+  if (photos.length === 0) throw new UsageError(`--photos ${dir}: no images (${IMAGE_FILE_EXTENSIONS.join(", ")}) found`);
+  return photos;
 }
 
 function shuffle<T>(xs: T[], rng: Rng): T[] {

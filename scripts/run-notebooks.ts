@@ -10,12 +10,18 @@
 // succeed; neither only checks that they run.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { executeNotebook, formatFailure, listNotebooks, PROJECT_ROOT, writeNotebook } from "../lib/notebook/run";
-import { runMain, UsageError } from "../lib/util/cli";
+import { executeNotebook, formatFailure, listNotebooks, writeNotebook } from "../lib/notebook/run";
+import { outputDir, parseCommandLineWithOperands, positiveFlag, runMain, UsageError } from "../lib/util/cli";
+import { projectPath } from "../lib/util/project";
 
-const USAGE = "usage: run-notebooks.ts [--out DIR | --inplace] [--timeout SEC] [NOTEBOOK ...]";
-const NOTEBOOKS_DIR = path.join(PROJECT_ROOT, "notebooks");
-
+const USAGE = [
+  "usage: npm start  |  npx tsx scripts/run-notebooks.ts [--out DIR | --inplace] [--timeout SEC] [NOTEBOOK ...]",
+  "  NOTEBOOK        a path or a name in notebooks/ (\"00-engine\" or \"00-engine.ipynb\"); none: every notebook",
+  "  --out DIR       write the executed copies to DIR (a failed notebook's copy stops at its failing cell)",
+  "  --inplace       replace each notebook with its executed version when it succeeds",
+  "  --timeout SEC   per-cell timeout in seconds (default 900)",
+].join("\n");
+const NOTEBOOKS_DIR = projectPath("notebooks");
 
 interface Args {
   out?: string;
@@ -25,28 +31,22 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { inplace: false, timeoutSec: 900, notebooks: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--out") args.out = value();
-    else if (a === "--inplace") args.inplace = true;
-    else if (a === "--timeout") {
-      const v = value();
-      args.timeoutSec = Number(v);
-      if (!Number.isFinite(args.timeoutSec) || args.timeoutSec <= 0) throw new UsageError(`--timeout ${v}: expected seconds > 0`);
-    } else if (a === "--help" || a === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (a.startsWith("--")) throw new UsageError(`unknown flag ${a} (${USAGE})`);
-    else args.notebooks.push(a);
-  }
-  if (args.out !== undefined && args.inplace) throw new UsageError("--out and --inplace exclude each other");
-  return args;
+  const { values: v, operands } = parseCommandLineWithOperands(argv, {
+    usage: USAGE,
+    options: {
+      out: { type: "string" },
+      inplace: { type: "boolean", default: false },
+      timeout: { type: "string" },
+    },
+  });
+  if (v.out !== undefined && v.inplace) throw new UsageError("--out and --inplace exclude each other");
+  return {
+    out: v.out === undefined ? undefined : outputDir(v.out, "--out"),
+    inplace: v.inplace,
+    timeoutSec: positiveFlag(v.timeout, "--timeout") ?? 900,
+    // Resolved here, so a misspelt name fails before any notebook runs.
+    notebooks: operands.map(resolveNotebook),
+  };
 }
 
 function resolveNotebook(arg: string): string {
@@ -58,7 +58,7 @@ function resolveNotebook(arg: string): string {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const files = args.notebooks.length ? args.notebooks.map(resolveNotebook) : listNotebooks(NOTEBOOKS_DIR);
+  const files = args.notebooks.length ? args.notebooks : listNotebooks(NOTEBOOKS_DIR);
   if (files.length === 0) throw new UsageError(`no notebooks in ${NOTEBOOKS_DIR}`);
   const failed: string[] = [];
   for (const file of files) {

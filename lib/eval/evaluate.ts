@@ -2,7 +2,11 @@
 // extract every image, match image 1 against each k, score the matches with
 // H_1_k, estimate a homography, aggregate (see metrics.ts). Optionally writes
 // the extracted features as D2-Net-compatible files next to the images.
-import { readHPatches, readSequenceImage } from "../data/hpatches";
+// An unreadable image either stops the run (UnreadableImageError, carrying the
+// pairs already scored) or, with skipUnreadable, drops the pairs that need it.
+import { DatasetError } from "../data/errors";
+import { HPatchesSequence, readHPatches, readSequenceImage } from "../data/hpatches";
+import type { RgbImage } from "../data/image";
 import { progressBar } from "../util/progress";
 import { writeFeatureFile, featureFilePath } from "./export";
 import { FeatureExtractor, Features, topK } from "./features";
@@ -18,11 +22,25 @@ export interface EvaluateOptions {
   exportNpz?: string;
   quiet?: boolean;
   homography?: Partial<HomographyEstimateOptions>;
+  /** skip the pairs of an unreadable image instead of stopping (default: stop) */
+  skipUnreadable?: boolean;
+  /** called once per skipped image, with a message naming the file and the pairs dropped */
+  onWarning?: (message: string) => void;
 }
 
 export interface EvaluationResult {
   summary: EvalSummary;
   pairs: PairRecord[];
+  /** images that could not be read (with skipUnreadable: their pairs are not in `pairs`) */
+  unreadable: { file: string; reason: string }[];
+}
+
+/** An image could not be read and skipUnreadable was off: `partial` holds every pair scored before it. */
+export class UnreadableImageError extends DatasetError {
+  constructor(message: string, readonly file: string, readonly partial: EvaluationResult) {
+    super(message);
+    this.name = "UnreadableImageError";
+  }
 }
 
 /** Validate features against the image they came from (method bugs surface here, not as odd numbers). */
@@ -45,10 +63,29 @@ export async function evaluateDataset(root: string, extractor: FeatureExtractor,
   const bar = progressBar(`eval ${extractor.name}`, total, { quiet: opts.quiet });
   const featureCounts: number[] = [];
   const pairs: PairRecord[] = [];
+  const unreadable: { file: string; reason: string }[] = [];
+  const result = (): EvaluationResult => ({ summary: summarize(extractor.name, root, sequences.length, featureCounts, pairs), pairs, unreadable });
+
+  /** The image, or undefined when it cannot be read and skipUnreadable is on. */
+  const read = async (seq: HPatchesSequence, k: number, dropped: string): Promise<RgbImage | undefined> => {
+    try {
+      return await readSequenceImage(seq, k);
+    } catch (e) {
+      if (!(e instanceof DatasetError)) throw e;
+      const file = seq.images[k - 1];
+      unreadable.push({ file, reason: e.message });
+      if (!opts.skipUnreadable) {
+        const done = `${pairs.length} of ${total} pairs scored before it`;
+        throw new UnreadableImageError(`${e.message} (${done})`, file, result());
+      }
+      opts.onWarning?.(`${e.message}: skipping ${dropped}`);
+      return undefined;
+    }
+  };
+
   try {
     for (const seq of sequences) {
-      const extract = async (k: number) => {
-        const img = await readSequenceImage(seq, k);
+      const extract = async (img: RgbImage, k: number) => {
         const file = seq.images[k - 1];
         const f = topK(await extractor.extract(img), opts.maxKeypoints);
         checkFeatures(f, extractor.name, file, img.width, img.height);
@@ -56,9 +93,19 @@ export async function evaluateDataset(root: string, extractor: FeatureExtractor,
         if (opts.exportNpz) writeFeatureFile(featureFilePath(seq.dir, k, seq.ext, opts.exportNpz), f, img.width, img.height);
         return { f, width: img.width, height: img.height };
       };
-      const ref = await extract(1);
+      const refImage = await read(seq, 1, `all ${seq.homographies.length} pairs of ${seq.name}`);
+      if (!refImage) {
+        bar.tick(seq.homographies.length, `${seq.name}: skipped (image 1 unreadable)`);
+        continue;
+      }
+      const ref = await extract(refImage, 1);
       for (let k = 2; k <= seq.images.length; k++) {
-        const other = await extract(k);
+        const otherImage = await read(seq, k, `pair 1-${k} of ${seq.name}`);
+        if (!otherImage) {
+          bar.tick(1, `${seq.name} 1-${k}: skipped`);
+          continue;
+        }
+        const other = await extract(otherImage, k);
         const H = seq.homographies[k - 2];
         if (ref.f.dim !== other.f.dim && ref.f.scores.length > 0 && other.f.scores.length > 0) throw new Error(`${extractor.name}: descriptor size ${ref.f.dim} vs ${other.f.dim} in ${seq.dir}`);
         const matches = mutualNearestNeighbours(ref.f.descriptors, other.f.descriptors, ref.f.dim);
@@ -87,8 +134,7 @@ export async function evaluateDataset(root: string, extractor: FeatureExtractor,
   } finally {
     bar.stop();
   }
-  const summary = summarize(extractor.name, root, sequences.length, featureCounts, pairs);
-  return { summary, pairs };
+  return result();
 }
 
 /** Evaluate several METHOD names (see methods.ts) on one dataset, one summary each. */

@@ -13,16 +13,20 @@ export interface MethodOptions {
 /** The method argument names nothing usable (bad input, not a failure). */
 export class MethodError extends Error {}
 
+/** Checks a METHOD argument without loading anything; returns it or throws MethodError. */
+export function checkMethod(method: string): string {
+  if (isBaselineName(method) || (fs.existsSync(method) && fs.statSync(method).isFile())) return method;
+  throw new MethodError(`--method ${method}: not a baseline (${BASELINE_NAMES.join(", ")}) or a checkpoint file`);
+}
+
 export async function createExtractor(method: string, opts: MethodOptions = {}): Promise<FeatureExtractor> {
+  checkMethod(method);
   if (isBaselineName(method)) {
     return createBaseline(method, opts.maxKeypoints === undefined ? {} : { maxKeypoints: opts.maxKeypoints });
   }
-  if (fs.existsSync(method) && fs.statSync(method).isFile()) {
-    try {
-      return loadSamFeatExtractor(method, opts.maxKeypoints === undefined ? {} : { topK: opts.maxKeypoints });
-    } catch (e) {
-      throw new MethodError(`--method ${(e as Error).message}`);
-    }
+  try {
+    return loadSamFeatExtractor(method, opts.maxKeypoints === undefined ? {} : { topK: opts.maxKeypoints });
+  } catch (e) {
+    throw new MethodError(`--method ${(e as Error).message}`);
   }
-  throw new MethodError(`--method ${method}: not a baseline (${BASELINE_NAMES.join(", ")}) or a checkpoint file`);
 }

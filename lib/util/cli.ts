@@ -6,6 +6,7 @@
 //   - any other failure prints the same one line and exits 1.
 // Values are checked with the small validators below before any work starts.
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseArgs } from "node:util";
 
 /** A bad flag, flag value or input file: exit code 2. */
@@ -30,6 +31,22 @@ export type FlagValues<O extends Record<string, FlagSpec>> = {
  * positional arguments).
  */
 export function parseCommandLine<O extends Record<string, FlagSpec>>(argv: string[], spec: { usage: string; options: O }): FlagValues<O> {
+  return parse(argv, spec, false).values;
+}
+
+/** parseCommandLine for a tool that also takes operands (e.g. notebook names) after or between its flags. */
+export function parseCommandLineWithOperands<O extends Record<string, FlagSpec>>(
+  argv: string[],
+  spec: { usage: string; options: O },
+): { values: FlagValues<O>; operands: string[] } {
+  return parse(argv, spec, true);
+}
+
+function parse<O extends Record<string, FlagSpec>>(
+  argv: string[],
+  spec: { usage: string; options: O },
+  allowPositionals: boolean,
+): { values: FlagValues<O>; operands: string[] } {
   if (argv.includes("--help") || argv.includes("-h")) throw new HelpRequest(spec.usage);
   try {
     // "--seed -1" as "--seed=-1", so a negative number reaches the range check instead of parseArgs' "ambiguous".
@@ -39,8 +56,8 @@ export function parseCommandLine<O extends Record<string, FlagSpec>>(argv: strin
       if (name !== undefined && spec.options[name]?.type === "string" && /^-\d/.test(argv[i + 1] ?? "")) joined.push(`${argv[i]}=${argv[++i]}`);
       else joined.push(argv[i]);
     }
-    const { values } = parseArgs({ args: joined, options: spec.options, strict: true, allowPositionals: false });
-    return values as FlagValues<O>;
+    const { values, positionals } = parseArgs({ args: joined, options: spec.options, strict: true, allowPositionals });
+    return { values: values as unknown as FlagValues<O>, operands: positionals };
   } catch (e) {
     // parseArgs' messages already name the flag ("Unknown option '--x'", "Option '--steps <value>' argument missing").
     const first = (e as Error).message.split("\n")[0].replace(/\. To specify an option argument.*$/, "");
@@ -91,6 +108,30 @@ export function existingFile(value: string, flag: string): string {
   return value;
 }
 
+/**
+ * A folder the tool may write into: an existing folder, or one that can be created (its nearest
+ * existing ancestor is a writable folder). Checked before any work so a typo fails at once.
+ */
+export function outputDir(value: string, flag: string): string {
+  let p = path.resolve(value);
+  if (fs.existsSync(p) && !fs.statSync(p).isDirectory()) throw new UsageError(`${flag} ${value}: exists and is not a folder`);
+  while (!fs.existsSync(p)) p = path.dirname(p);
+  if (!fs.statSync(p).isDirectory()) throw new UsageError(`${flag} ${value}: ${p} is not a folder`);
+  try {
+    fs.accessSync(p, fs.constants.W_OK);
+  } catch {
+    throw new UsageError(`${flag} ${value}: ${p} is not writable`);
+  }
+  return value;
+}
+
+/** A file the tool may write: not a folder, in a folder outputDir accepts. */
+export function outputFile(value: string, flag: string): string {
+  if (fs.existsSync(value) && fs.statSync(value).isDirectory()) throw new UsageError(`${flag} ${value}: is a folder, expected a file name`);
+  outputDir(path.dirname(path.resolve(value)), flag);
+  return value;
+}
+
 type ErrorClass = abstract new (...args: never[]) => Error;
 
 /**
@@ -111,30 +152,4 @@ export function runMain(main: () => Promise<number | void>, badInput: ErrorClass
       process.exit([UsageError, ...badInput].some((k) => e instanceof k) ? 2 : 1);
     },
   );
-}
-
-/**
- * Older flag reader kept until every script uses parseCommandLine. Reads `--flag value` pairs for
- * the flags in `valued` and bare switches; --help throws the usage.
- */
-export function readFlags(
-  argv: string[],
-  spec: { valued: string[]; switches?: string[]; usage: string },
-): { values: Record<string, string>; switches: Set<string> } {
-  const values: Record<string, string> = {};
-  const switches = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (spec.switches?.includes(a)) {
-      switches.add(a);
-      continue;
-    }
-    if (a === "--help" || a === "-h") throw new HelpRequest(spec.usage);
-    if (!spec.valued.includes(a)) throw new UsageError(`unknown argument "${a}" (${spec.usage})`);
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
-    values[a] = v;
-    i++;
-  }
-  return { values, switches };
 }

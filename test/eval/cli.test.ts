@@ -6,15 +6,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { makeTinyDataset } from "./fixtures";
 
-const ROOT = path.resolve(__dirname, "../..");
+import { projectPath } from "../../lib/util/project";
+
 const run = (...args: string[]) =>
-  spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/eval.ts"), ...args], { encoding: "utf8", cwd: ROOT });
+  spawnSync(process.execPath, ["--import", "tsx", projectPath("scripts", "eval.ts"), ...args], { encoding: "utf8", cwd: projectPath() });
 
 test("bad input: one error line naming the problem, exit code 2", () => {
   const missing = run("--dataset", path.join(os.tmpdir(), "no-such-dataset"), "--method", "orb");
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /^error: .*no-such-dataset: dataset folder not found\n$/);
-  const method = run("--dataset", path.join(ROOT, "data/hpatches-sample"), "--method", "sift");
+  const method = run("--dataset", projectPath("data", "hpatches-sample"), "--method", "sift");
   assert.equal(method.status, 2);
   assert.match(method.stderr, /^error: --method sift: not a baseline \(orb, akaze, kaze\) or a checkpoint file\n$/);
   const flag = run("--dataset", "x");
@@ -42,4 +43,37 @@ test("writes the JSON summary with the protocol's keys", async () => {
   assert.ok(s.features <= 300);
   assert.match(r.stdout, /MMA \(%\) of orb/);
   fs.rmSync(root, { recursive: true, force: true });
+});
+
+test("an unreadable image stops the run naming the file, with the pairs before it saved; --skip-unreadable skips its pair", async () => {
+  const root = await makeTinyDataset();
+  const results = fs.mkdtempSync(path.join(os.tmpdir(), "samfeat-eval-"));
+  try {
+    // Sequences run in name order: i_same's pair is scored before v_shift/2.png is read.
+    const broken = path.join(root, "v_shift", "2.png");
+    fs.writeFileSync(broken, "not a png");
+    const out = path.join(results, "tables");
+    const json = path.join(results, "s.json");
+    const stopped = run("--dataset", root, "--method", "orb", "--out", out, "--json", json, "--quiet");
+    assert.equal(stopped.status, 2, stopped.stderr);
+    const lines = stopped.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, stopped.stderr);
+    assert.match(lines[0], /^error: .*v_shift\/2\.png: cannot read image .*\(1 of 2 pairs scored before it\); partial results in .*eval-partial-orb-/);
+    assert.match(lines[0], /--skip-unreadable/);
+    const partial = JSON.parse(fs.readFileSync(path.join(results, "s-partial.json"), "utf8"));
+    assert.deepEqual([partial.pairs, partial.pairs_i, partial.pairs_v], [1, 1, 0]);
+    assert.deepEqual(partial.unreadable, [broken]);
+    assert.ok(fs.readdirSync(out).some((f) => /^eval-partial-orb-.*-summary\.csv$/.test(f)));
+    assert.equal(fs.existsSync(json), false, "no complete summary for an incomplete run");
+
+    const skipped = run("--dataset", root, "--method", "orb", "--out", out, "--json", json, "--skip-unreadable", "--quiet");
+    assert.equal(skipped.status, 0, skipped.stderr);
+    assert.match(skipped.stderr, /^warning: .*v_shift\/2\.png: cannot read image .*: skipping pair 1-2 of v_shift\n$/);
+    const full = JSON.parse(fs.readFileSync(json, "utf8"));
+    assert.deepEqual([full.pairs, full.pairs_i, full.pairs_v], [1, 1, 0]);
+    assert.deepEqual(full.mma_i, new Array(10).fill(1)); // identical images: every match exact
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(results, { recursive: true, force: true });
+  }
 });

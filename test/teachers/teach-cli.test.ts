@@ -29,8 +29,9 @@ test("teach CLI: computes, then only hits; bad images are named and skipped; mis
   const first = teach("--teacher", "classical", "--images", images, "--cache", cache);
   assert.equal(first.code, 1, first.stderr);
   assert.match(first.stdout, /5 images, 0 hits, 3 misses, 0 invalid entries recomputed, 2 failed/);
-  assert.match(first.stdout, /failed: .*broken\.jpg: cannot read image/);
-  assert.match(first.stdout, /failed: .*tiny\.png: image is 16x16/);
+  // Each failed image is named on stderr.
+  assert.match(first.stderr, /^failed: .*broken\.jpg: cannot read image/m);
+  assert.match(first.stderr, /^failed: .*tiny\.png: image is 16x16/m);
   assert.equal(fs.readdirSync(path.join(cache, "classical")).length, 3);
 
   const second = teach("--teacher", "classical", "--images", images, "--cache", cache, "--quiet");
@@ -40,7 +41,9 @@ test("teach CLI: computes, then only hits; bad images are named and skipped; mis
   const limited = teach("--teacher", "classical", "--images", images, "--cache", cache, "--limit", "2", "--quiet");
   assert.match(limited.stdout, /2 images, 1 hits, 0 misses, 0 invalid entries recomputed, 1 failed/);
 
-  const sam = teach("--teacher", "sam", "--images", images, "--cache", cache, "--sam-dir", path.join(TMP, "no-models"));
+  const emptyModels = path.join(TMP, "no-models");
+  fs.mkdirSync(emptyModels);
+  const sam = teach("--teacher", "sam", "--images", images, "--cache", cache, "--sam-dir", emptyModels);
   assert.equal(sam.code, 2);
   const lines = sam.stderr.trim().split("\n").filter((l) => !l.startsWith("npm warn"));
   assert.equal(lines.length, 1);
@@ -48,5 +51,8 @@ test("teach CLI: computes, then only hits; bad images are named and skipped; mis
 
   const bad = teach("--teacher", "magic", "--images", images);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /error: --teacher magic: unknown teacher/);
+  assert.match(bad.stderr, /^error: --teacher magic: expected one of sam, human, classical\n$/);
+  const noDir = teach("--teacher", "sam", "--images", images, "--sam-dir", path.join(TMP, "absent"));
+  assert.equal(noDir.code, 2);
+  assert.match(noDir.stderr, /^error: --sam-dir .*absent: not a folder\n$/);
 });
