@@ -7,21 +7,11 @@ import sharp from "sharp";
 import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomicSync } from "../util/atomic";
 import { DatasetError } from "./errors";
+import type { GreyImage, RgbImage } from "../util/image-types";
 import { decodePnm, isPnm } from "./pnm";
 
-export interface RgbImage {
-  width: number;
-  height: number;
-  /** [H,W,3] row-major RGB, 0..255 */
-  data: Uint8Array;
-}
-
-export interface GreyImage {
-  width: number;
-  height: number;
-  /** [H,W] row-major, 0..255 */
-  data: Uint8Array;
-}
+// Most code imports the image types from here, beside the readers.
+export type { GreyImage, RgbImage } from "../util/image-types";
 
 function greyToRgb(img: { width: number; height: number; channels: 1 | 3; data: Uint8Array }): Uint8Array {
   if (img.channels === 3) return img.data;

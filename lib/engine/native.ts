@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { projectPath } from "../util/project";
 
 export interface NativeStatus {
   loaded: boolean;
@@ -16,10 +17,8 @@ export interface NativeStatus {
   convolutions: string; // what runs the convolutions: "oneDNN" or "im2col + OpenBLAS" ("" when not loaded)
 }
 
-// realpath: notebooks reach lib/ through a symlink, and the addon lives under the project root.
-const ROOT = path.resolve(fs.realpathSync(__dirname), "..", "..");
-const ADDON_FILE = path.join(ROOT, "native", "build", "Release", "samfeat_native.node");
-const STATUS_FILE = path.join(ROOT, "native", "build", "status.json");
+const ADDON_FILE = projectPath("native", "build", "Release", "samfeat_native.node");
+const STATUS_FILE = projectPath("native", "build", "status.json");
 
 type Ints = number[];
 interface Addon {

@@ -1,7 +1,7 @@
 // One synthetic view of an image: random homography + warp + validity mask.
 // Training pairs and the synthetic benchmark both go through here, so they see
 // the same geometry.
-import type { RgbImage } from "../data/image";
+import type { RgbImage } from "../util/image-types";
 import { Homography } from "./homography";
 import { Rng } from "./random";
 import { HomographySamplerOptions, sampleHomography } from "./sampler";

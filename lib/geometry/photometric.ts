@@ -5,7 +5,7 @@
 // Per-image parameters are drawn from the seeded generator; Add, contrast and
 // Gaussian noise act on all channels alike (imgaug's per_channel=False), impulse
 // noise hits channels independently (imgaug's ImpulseNoise is per channel).
-import type { RgbImage } from "../data/image";
+import type { RgbImage } from "../util/image-types";
 import { Rng } from "./random";
 
 export interface PhotometricOptions {

@@ -1,7 +1,7 @@
 // Inverse-mapping bilinear warps. With H mapping source pixels to output pixels,
 // output pixel p takes the source value at H^-1 p; pixels whose pre-image falls
 // outside the source are filled with 0 and marked invalid in the mask.
-import type { RgbImage } from "../data/image";
+import type { RgbImage } from "../util/image-types";
 import { applyToPoint, Homography, invert } from "./homography";
 
 export interface Raster {

@@ -10,8 +10,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { writeFileAtomicSync } from "../util/atomic";
+import { PROJECT_ROOT } from "../util/project";
 
-export const PROJECT_ROOT = path.resolve(fs.realpathSync(__dirname), "..", "..");
+export { PROJECT_ROOT }; // for the notebook tests, which import it from here
 const DRIVER = path.join(PROJECT_ROOT, "lib", "notebook", "execute_notebook.py");
 // Debian's interpreter, which has the jupyter packages; a python3 earlier on PATH may not.
 const DEFAULT_PYTHON = "/usr/bin/python3";

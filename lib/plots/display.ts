@@ -5,10 +5,10 @@
 //   image/png                       static viewers, nbconvert, anything else
 // Outside a notebook the same calls write files under outputs/ (figures, images)
 // or print (tables).
-import * as fs from "node:fs";
 import * as path from "node:path";
 import sharp from "sharp";
 import { writeFileAtomicSync } from "../util/atomic";
+import { projectPath } from "../util/project";
 import { displayBundle, inNotebook, MimeBundle } from "../notebook/kernel";
 import { Figure, figureToPng, findChromium, pngSize } from "./chromium";
 import { escapeHtml, figureHtml, figureTitle, standaloneHtml } from "./html";
@@ -16,9 +16,8 @@ import { escapeHtml, figureHtml, figureTitle, standaloneHtml } from "./html";
 export { figureToPng, findChromium } from "./chromium";
 export type { Figure } from "./chromium";
 
-const PROJECT_ROOT = path.resolve(fs.realpathSync(__dirname), "..", "..");
 /** Where figures and images land when not in a notebook. */
-export const OUTPUTS_DIR = path.join(PROJECT_ROOT, "outputs");
+export const OUTPUTS_DIR = projectPath("outputs");
 
 // The plotly library is inlined with the first figure of a kernel session only.
 // Kept on globalThis because tslab recompiles this module when its source changes.

@@ -16,11 +16,11 @@ import * as path from "node:path";
 import type { RgbImage } from "../data/image";
 import { asFloat32, DType, encodeSafetensors, NamedArray, readSafetensors, SafetensorsError } from "../util/safetensors";
 import { writeFileAtomicSync } from "../util/atomic";
+import { projectPath } from "../util/project";
 import type { Teacher, TeacherIdentity, TeacherInput, TeacherOutput } from "./teacher";
 
 export const CACHE_FORMAT = "samfeat-teacher-cache/1";
-// realpath: notebooks reach lib/ through a symlink, and the cache belongs to the project root.
-export const DEFAULT_CACHE_DIR = path.join(path.resolve(fs.realpathSync(__dirname), "..", ".."), "data", "cache", "teachers");
+export const DEFAULT_CACHE_DIR = projectPath("data", "cache", "teachers");
 
 /** sha256 of the decoded pixels and size: the same picture re-encoded or renamed keeps its hash. */
 export function imageContentHash(img: RgbImage): string {

@@ -5,20 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { RgbImage } from "../../lib/data/image";
 import { createClassicalTeacher } from "../../lib/teachers/classical";
-import {
-  boxIou,
-  boxNms,
-  createSamTeacher,
-  cropMask,
-  paintLabelMap,
-  pointGrid,
-  SAM_DECODER_FILE,
-  SAM_ENCODER_FILE,
-  SAM_PIXEL_MEAN,
-  SAM_PIXEL_STD,
-  samResizedSize,
-  stabilityScore,
-} from "../../lib/teachers/sam";
+import { createSamTeacher } from "../../lib/teachers/sam";
+import { SAM_DECODER_FILE, SAM_ENCODER_FILE, SAM_PIXEL_MEAN, SAM_PIXEL_STD, samResizedSize } from "../../lib/teachers/sam-model";
 import { TinyMask, writeTinyDecoder, writeTinyEncoder } from "./tiny-sam";
 
 // 64x48 test image: scale 16 to the 1024 frame (1024x768), and with 4x4 prompts
@@ -71,26 +59,9 @@ function expectedSquares(): Int32Array {
   return labels;
 }
 
-test("pure steps: point grid, resize, stability score, box IoU, NMS and painting", () => {
-  assert.deepEqual(pointGrid(4, H, W).slice(0, 5), [[8, 6], [24, 6], [40, 6], [56, 6], [8, 18]]);
+test("SAM's resize: longest side 1024, the other rounded half up", () => {
   assert.deepEqual(samResizedSize(321, 481), { height: 683, width: 1024 }); // 321*1024/481 = 683.4
-  // 4 logits above 1 (1 itself is not), 7 above -1.
-  assert.equal(stabilityScore(Float32Array.from([3, 2, 1.5, 1.01, 1, 0, -0.5, -1, -2]), 0, 1), 4 / 7);
-  assert.equal(stabilityScore(Float32Array.from([-3, -2]), 0, 1), 0);
-  // [0,0,10,10] vs [5,0,15,10]: intersection 5*10, union 100+100-50.
-  assert.equal(boxIou([0, 0, 10, 10], [5, 0, 15, 10]), 50 / 150);
-  // Box 1 overlaps box 0 (better score) by 0.82 > 0.7 and goes; box 2 overlaps box 0 by 1/3 and stays.
-  assert.deepEqual(boxNms([[0, 0, 10, 10], [0, 0, 10, 9], [5, 0, 15, 10]], [0.9, 0.95, 0.8], 0.7), [1, 2]);
-  // Logits of a 3x4 image: a 2x2 blob at x 1-2, y 0-1 missing its top-left pixel.
-  const logits = Float32Array.from([-1, -1, 2, -1, -1, 3, 0.5, -1, -1, -1, -1, -1]);
-  const blob = cropMask(logits, 3, 4, 0);
-  assert.deepEqual(blob.box, [1, 0, 2, 1]);
-  assert.equal(blob.area, 3);
-  assert.deepEqual([...blob.data], [0, 1, 1, 1]);
-  assert.deepEqual(cropMask(new Float32Array(12).fill(-5), 3, 4, 0).box, [0, 0, 0, 0]);
-  // The whole image (area 12) is painted first, the blob (area 3) on top of it.
-  const whole = cropMask(new Float32Array(12).fill(1), 3, 4, 0);
-  assert.deepEqual([...paintLabelMap([blob, whole], 3, 4)], [1, 1, 2, 1, 1, 2, 2, 1, 1, 1, 1, 1]);
+  assert.deepEqual(samResizedSize(48, 64), { height: 768, width: 1024 });
 });
 
 test("SAM files missing: the error names both expected paths and how to get them; other teachers still work", async () => {
