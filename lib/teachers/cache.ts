@@ -10,6 +10,9 @@
 // for something else is detected; such an entry is reported, never used.
 // Files are written atomically (temp file + rename): a killed writer leaves no
 // entry, or a complete one, plus at worst a temp file that sweepPartialWrites removes.
+// The container machinery (readChecksummedEntry, writeChecksummedEntry,
+// sweepPartialWritesIn) is generic: lib/labels/cache.ts stores keypoint labels
+// with it under another root and format name.
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -77,6 +80,64 @@ function entry(dtype: DType, shape: number[], values: Float32Array | Int32Array)
   return { dtype, shape, data: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) };
 }
 
+// ---- Generic checksummed entries (shared with the keypoint-label cache, lib/labels/cache.ts) ----
+
+export type EntryLookup =
+  | { status: "hit"; tensors: Map<string, NamedArray>; metadata: Record<string, string> }
+  | { status: "miss" }
+  /** The file exists but must not be used: `reason` says why. */
+  | { status: "invalid"; reason: string };
+
+/**
+ * Read one entry: miss when the file does not exist; invalid when it does not parse, has another
+ * `format` or fails its payload checksum. The caller checks the metadata that ties it to its key.
+ */
+export function readChecksummedEntry(file: string, format: string): EntryLookup {
+  if (!fs.existsSync(file)) return { status: "miss" };
+  let f;
+  try {
+    f = readSafetensors(file);
+  } catch (e) {
+    if (e instanceof SafetensorsError) return { status: "invalid", reason: e.message };
+    throw e;
+  }
+  const m = f.metadata;
+  const invalid = (why: string): EntryLookup => ({ status: "invalid", reason: `${file}: ${why}` });
+  if (m.format !== format) return invalid(`format "${m.format}", expected "${format}"`);
+  if (m.payload_sha256 !== payloadChecksum(f.tensors, m)) return invalid("checksum mismatch (corrupted entry)");
+  return { status: "hit", tensors: f.tensors, metadata: m };
+}
+
+/**
+ * Write one entry atomically: metadata = {format, ...metadata (in its order), payload_sha256}, the
+ * checksum covering the tensor layout, the other metadata and every tensor byte.
+ */
+export function writeChecksummedEntry(file: string, format: string, tensors: Map<string, NamedArray>, metadata: Record<string, string>): void {
+  const m: Record<string, string> = { format, ...metadata };
+  m.payload_sha256 = payloadChecksum(tensors, m);
+  writeFileAtomicSync(file, encodeSafetensors(tensors, m));
+}
+
+/** Remove `<64 hex>.safetensors.<digits>` temp files older than `minAgeMs` in `dir`; returns the removed paths. */
+export function sweepPartialWritesIn(dir: string, minAgeMs = 60_000): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const now = Date.now();
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (!/^[0-9a-f]{64}\.safetensors\.\d+$/.test(name)) continue;
+    const file = path.join(dir, name);
+    try {
+      if (now - fs.statSync(file).mtimeMs >= minAgeMs) {
+        fs.unlinkSync(file);
+        removed.push(file);
+      }
+    } catch {
+      // Renamed or removed meanwhile by its writer: nothing to sweep.
+    }
+  }
+  return removed;
+}
+
 export class TeacherCache {
   constructor(readonly root: string = DEFAULT_CACHE_DIR) {}
 
@@ -90,24 +151,16 @@ export class TeacherCache {
 
   read(k: CacheKey): CacheLookup {
     const file = this.fileFor(k);
-    if (!fs.existsSync(file)) return { status: "miss" };
+    const found = readChecksummedEntry(file, CACHE_FORMAT);
+    if (found.status !== "hit") return found;
     const invalid = (why: string): CacheLookup => ({ status: "invalid", reason: `${file}: ${why}` });
-    let f;
-    try {
-      f = readSafetensors(file);
-    } catch (e) {
-      if (e instanceof SafetensorsError) return { status: "invalid", reason: e.message };
-      throw e;
-    }
-    const m = f.metadata;
-    if (m.format !== CACHE_FORMAT) return invalid(`format "${m.format}", expected "${CACHE_FORMAT}"`);
-    if (m.payload_sha256 !== payloadChecksum(f.tensors, m)) return invalid("checksum mismatch (corrupted entry)");
+    const m = found.metadata;
     if (m.key !== k.key || m.image_sha256 !== k.imageHash || m.source_key !== k.sourceKey || m.teacher !== canonicalJson(k.identity)) {
       return invalid("entry was written for another image or teacher");
     }
-    const emb = f.tensors.get("embedding");
-    const groups = f.tensors.get("groups");
-    const edges = f.tensors.get("edges");
+    const emb = found.tensors.get("embedding");
+    const groups = found.tensors.get("groups");
+    const edges = found.tensors.get("edges");
     if (!emb || !groups || !edges) return invalid("missing one of the tensors embedding, groups, edges");
     const [H, W] = groups.shape;
     if (emb.dtype !== "F32" || emb.shape.length !== 3 || groups.dtype !== "I32" || groups.shape.length !== 2 || edges.dtype !== "F32" || edges.shape[0] !== H || edges.shape[1] !== W) {
@@ -132,16 +185,13 @@ export class TeacherCache {
       ["groups", entry("I32", [out.height, out.width], out.groups)],
       ["edges", entry("F32", [out.height, out.width], out.edges)],
     ]);
-    const metadata: Record<string, string> = {
-      format: CACHE_FORMAT,
+    writeChecksummedEntry(this.fileFor(k), CACHE_FORMAT, tensors, {
       key: k.key,
       image_sha256: k.imageHash,
       source_key: k.sourceKey,
       teacher: canonicalJson(k.identity),
       created: new Date().toISOString(),
-    };
-    metadata.payload_sha256 = payloadChecksum(tensors, metadata);
-    writeFileAtomicSync(this.fileFor(k), encodeSafetensors(tensors, metadata));
+    });
   }
 
   /**
@@ -149,23 +199,7 @@ export class TeacherCache {
    * so a concurrent writer's file is left alone). Returns the removed paths.
    */
   sweepPartialWrites(identity: TeacherIdentity, minAgeMs = 60_000): string[] {
-    const dir = this.dirFor(identity);
-    if (!fs.existsSync(dir)) return [];
-    const now = Date.now();
-    const removed: string[] = [];
-    for (const name of fs.readdirSync(dir)) {
-      if (!/^[0-9a-f]{64}\.safetensors\.\d+$/.test(name)) continue;
-      const file = path.join(dir, name);
-      try {
-        if (now - fs.statSync(file).mtimeMs >= minAgeMs) {
-          fs.unlinkSync(file);
-          removed.push(file);
-        }
-      } catch {
-        // Renamed or removed meanwhile by its writer: nothing to sweep.
-      }
-    }
-    return removed;
+    return sweepPartialWritesIn(this.dirFor(identity), minAgeMs);
   }
 }
 
