@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Builds the optional native kernels (native/, node-addon-api + OpenBLAS, AVX2/FMA) from source.
 //
-// Run at install time. It never fails the install: when something is missing (compiler, OpenBLAS, an
-// x86-64 CPU with AVX2 and FMA, node-gyp, Node's headers) it prints one line saying why native kernels
-// are off, records the reason in native/build/status.json (shown by the engine at start-up) and exits 0.
+// Run at install time. On a user's machine it never fails the install: when something is missing
+// (compiler, OpenBLAS, an x86-64 CPU with AVX2 and FMA, node-gyp, Node's headers) it prints one line
+// saying why native kernels are off, records the reason in native/build/status.json (shown by the
+// engine at start-up) and exits 0. Under CI=true the native kernels are required: the same line, then
+// exit 1, so a broken native build fails the install instead of leaving CI green.
 // Set SAMFEAT_NATIVE=0 to skip the build, SAMFEAT_ONEDNN=0 to build without oneDNN even where it is installed.
 "use strict";
 const { spawnSync } = require("child_process");
@@ -116,6 +118,7 @@ function build(withOneDnn) {
   if (probe.status !== 0) throw new Off(`built addon does not load (${(probe.stdout || probe.stderr || "").trim().split("\n")[0]})`);
 }
 
+/** Returns the reason the native kernels are off ("" when built). */
 function main() {
   let reason = "";
   let withOneDnn = false;
@@ -137,11 +140,18 @@ function main() {
   const noOneDnn = process.env.SAMFEAT_ONEDNN === "0" ? "oneDNN off (SAMFEAT_ONEDNN=0)" : "no oneDNN (apt-get install libdnnl-dev)";
   const libraries = withOneDnn ? "OpenBLAS + oneDNN" : `OpenBLAS; ${noOneDnn}, so convolutions use im2col`;
   console.log(reason ? `native kernels off: ${reason}` : `native kernels: built (AVX2/FMA, ${libraries})`);
+  return reason;
 }
 
+let off;
 try {
-  main();
+  off = main();
 } catch (e) {
-  console.log(`native kernels off: ${e && e.message ? e.message : e}`);
+  off = e && e.message ? e.message : String(e);
+  console.log(`native kernels off: ${off}`);
+}
+if (off && process.env.CI === "true") {
+  console.error("error: scripts/build-native.cjs: CI=true requires the native kernels (see the line above; scripts/setup.sh installs their Debian packages)");
+  process.exit(1);
 }
 process.exit(0);

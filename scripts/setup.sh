@@ -2,7 +2,12 @@
 # One-time set-up of a Debian 12 machine for the workbench, safe to re-run:
 #   - Debian packages: Jupyter (headless notebooks with the tslab kernel),
 #     Chromium (static PNG renders of figures), OpenBLAS, oneDNN and a C++
-#     toolchain (the optional native kernels); installed only when missing.
+#     toolchain (the native kernels), numpy (the .npz round-trip test), git
+#     (a native test runs in a clone);
+#     installed only when missing, as root or through sudo. sudo is run with -n:
+#     when it would ask for a password the script stops and prints the apt-get
+#     command to run by hand (or run `sudo -v` first and re-run).
+#   - npm >= 11.18 (it honours package.json's allowScripts); an older npm is refused.
 #   - npm ci: node_modules from the lockfile; skipped when it already matches.
 #   - the native kernels are rebuilt when their sources or libraries changed.
 # Options: --bench  also install python3-torch and python3-opencv (the PyTorch/OpenCV
@@ -17,6 +22,7 @@ APT_PACKAGES=(
   python3 python3-nbclient jupyter-client jupyter-nbconvert jupyter-notebook
   chromium
   libopenblas-dev libdnnl-dev build-essential
+  python3-numpy git
 )
 FORCE_NPM=0
 for arg in "$@"; do
@@ -46,6 +52,12 @@ if ((${#missing[@]})); then
     SUDO=()
   elif command -v sudo >/dev/null; then
     SUDO=(sudo -n)
+    if ! sudo -n true 2>/dev/null; then
+      echo "error: scripts/setup.sh: sudo needs a password to install the missing Debian packages: ${missing[*]}" >&2
+      echo "  install them yourself:  sudo apt-get install --no-install-recommends ${missing[*]}" >&2
+      echo "  (or run \`sudo -v\` to cache your password) and run scripts/setup.sh again" >&2
+      exit 1
+    fi
   else
     echo "error: scripts/setup.sh: missing Debian packages, and no root to install them: ${missing[*]}" >&2
     exit 1
@@ -61,6 +73,15 @@ fi
 command -v node >/dev/null || { echo "error: scripts/setup.sh: node not found (Node >= 20.19 is required)" >&2; exit 1; }
 node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
   { echo "error: scripts/setup.sh: Node $(node -v) is too old (>= 20.19 is required)" >&2; exit 1; }
+
+# allowScripts (package.json) keeps onnxruntime-node's CUDA download and other install scripts from
+# running; npm before 11.16 ignores the field, and 11.18 is the oldest release relied on here.
+NPM_MIN=11.18.0
+command -v npm >/dev/null || { echo "error: scripts/setup.sh: npm not found (npm >= $NPM_MIN is required)" >&2; exit 1; }
+npm_version="$(npm --version)"
+node -e 'const [a, b] = [process.argv[1], process.argv[2]].map((v) => v.split(".").map(Number));
+  process.exit(a[0] !== b[0] ? (a[0] > b[0] ? 0 : 1) : a[1] !== b[1] ? (a[1] > b[1] ? 0 : 1) : a[2] >= b[2] ? 0 : 1)' "$npm_version" "$NPM_MIN" ||
+  { echo "error: scripts/setup.sh: npm $npm_version is too old: npm >= $NPM_MIN is required to honour package.json's allowScripts (npm install -g npm@11)" >&2; exit 1; }
 
 # node_modules is current when it was installed from exactly this lockfile. npm ci also builds the
 # native kernels; they are rebuilt on their own when their sources or libraries changed since.

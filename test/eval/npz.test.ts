@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { readFeatureFile, writeFeatureFile } from "../../lib/eval/export";
 import { decodeNpy, decodeNpz, encodeNpy } from "../../lib/eval/npz";
+import { skipWhenAbsent } from "../support/absent";
 
 const features = {
   keypoints: Float32Array.from([1.5, 2.25, 100, 7]),
@@ -34,16 +35,18 @@ test("feature files round-trip, and carry SAMFeat's shape keys", () => {
 });
 
 const PYTHON = "/usr/bin/python3";
-const hasNumpy = (() => {
+/** Why numpy cannot be used here, or false when it can (scripts/setup.sh installs python3-numpy). */
+function numpyAbsent(): string | false {
   try {
     execFileSync(PYTHON, ["-c", "import numpy"], { stdio: "ignore" });
-    return true;
-  } catch {
     return false;
+  } catch {
+    return `numpy not importable by ${PYTHON} (apt-get install python3-numpy)`;
   }
-})();
+}
 
-test("numpy reads our files and we read numpy's", { skip: hasNumpy ? false : "numpy not available" }, () => {
+test("numpy reads our files and we read numpy's", (t) => {
+  if (skipWhenAbsent(t, numpyAbsent())) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "npz-py-"));
   const ours = path.join(dir, "1.ppm.ours");
   writeFeatureFile(ours, features, 640, 480);

@@ -1,11 +1,13 @@
 // Each native kernel against tfjs's `cpu` backend on random inputs, plus a finite-difference gradient check
-// of a small conv net running on the native kernels. Skipped (with the reason) when the addon is absent.
+// of a small conv net running on the native kernels. Skipped (with the reason) when the addon is absent;
+// failed instead under CI=true (test/support/absent.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { registerNativeKernels, NativeStatus } from "../../lib/engine/native";
+import { skipWhenAbsent } from "../support/absent";
 
 type Spec = { shape: number[]; data: Float32Array };
 type Inputs = Record<string, Spec>;
@@ -29,7 +31,7 @@ const ready = (async () => {
   status = registerNativeKernels(2);
 })();
 
-async function skipReason(): Promise<string | false> {
+async function absentReason(): Promise<string | false> {
   await ready;
   return status.loaded ? false : `native kernels absent: ${status.reason}`;
 }
@@ -83,8 +85,7 @@ const CONV_CASES: ConvCase[] = [
 ];
 
 test("Conv2D and FusedConv2D match cpu", async (t) => {
-  const skip = await skipReason();
-  if (skip) return t.skip(skip);
+  if (skipWhenAbsent(t, await absentReason())) return;
   const cases: ConvCase[] = [...CONV_CASES, [1, 10, 10, 3, 4, 3, 1, "valid", 2], [2, 9, 9, 2, 3, 3, 1, "same", 2],
     [1, 11, 10, 6, 8, 3, 1, "same", 2]];
   for (const [b, h, w, ci, co, k, s, pad, d] of cases) {
@@ -99,8 +100,7 @@ test("Conv2D and FusedConv2D match cpu", async (t) => {
 });
 
 test("registering twice is harmless and unsupported configurations fall back", async (t) => {
-  const skip = await skipReason();
-  if (skip) return t.skip(skip);
+  if (skipWhenAbsent(t, await absentReason())) return;
   const again = registerNativeKernels(2);
   assert.deepEqual(again, status);
   const x = random([2, 7, 6, 3]), filter = random([3, 3, 3, 4]), bias = random([4]);
@@ -110,8 +110,7 @@ test("registering twice is harmless and unsupported configurations fall back", a
 });
 
 test("Conv2DBackpropInput and Conv2DBackpropFilter match cpu", async (t) => {
-  const skip = await skipReason();
-  if (skip) return t.skip(skip);
+  if (skipWhenAbsent(t, await absentReason())) return;
   for (const [b, h, w, ci, co, k, s, pad] of CONV_CASES) {
     const what = `conv grad ${[b, h, w, ci, co, k, s, JSON.stringify(pad)].join(",")}`;
     const info = tf.backend_util.computeConv2DInfo([b, h, w, ci], [k, k, ci, co], s, 1, pad as "same");
@@ -123,8 +122,7 @@ test("Conv2DBackpropInput and Conv2DBackpropFilter match cpu", async (t) => {
 });
 
 test("BatchMatMul and _FusedMatMul match cpu (transposes, batch broadcast)", async (t) => {
-  const skip = await skipReason();
-  if (skip) return t.skip(skip);
+  if (skipWhenAbsent(t, await absentReason())) return;
   // [batchA, batchB, m, k, n]
   const cases = [[1, 1, 5, 7, 3], [4, 4, 9, 6, 11], [3, 1, 48, 48, 48], [1, 2, 17, 33, 5], [2, 2, 1, 64, 130]];
   for (const [ba, bb, m, k, n] of cases)
@@ -141,8 +139,7 @@ test("BatchMatMul and _FusedMatMul match cpu (transposes, batch broadcast)", asy
 });
 
 test("elementwise, reductions, concat and slicing match cpu", async (t) => {
-  const skip = await skipReason();
-  if (skip) return t.skip(skip);
+  if (skipWhenAbsent(t, await absentReason())) return;
   const pairs = [[[2, 5, 7, 3], [2, 5, 7, 3]], [[2, 5, 7, 3], [3]], [[2, 1, 7, 1], [1, 5, 1, 4]], [[6], [1]], [[4, 1], [4, 9]],
     [[3, 4, 5, 1], [1]], [[3, 1, 5, 1], [3, 1, 5, 1]], [[1, 1], [1]]]; // the last: axes merged into one run
   for (const [sa, sb] of pairs)
@@ -176,8 +173,7 @@ test("elementwise, reductions, concat and slicing match cpu", async (t) => {
 });
 
 test("pooling and bilinear resizing match cpu", async (t) => {
-  const skip = await skipReason();
-  if (skip) return t.skip(skip);
+  if (skipWhenAbsent(t, await absentReason())) return;
   // [batch, H, W, C, filter, stride, pad]
   const cases: [number, number, number, number, number, number, string][] = [
     [2, 8, 8, 3, 2, 2, "valid"], [1, 9, 7, 4, 3, 2, "same"], [2, 7, 7, 2, 3, 1, "same"], [1, 11, 9, 5, 2, 2, "same"],
@@ -228,8 +224,7 @@ test("pooling and bilinear resizing match cpu", async (t) => {
 });
 
 test("finite-difference gradient check of a small conv net on native kernels", async (t) => {
-  const skip = await skipReason();
-  if (skip) return t.skip(skip);
+  if (skipWhenAbsent(t, await absentReason())) return;
   await tf.setBackend("wasm");
   rngState = 777;
   const x = tf.tensor(random([2, 8, 8, 3]).data, [2, 8, 8, 3]) as tf.Tensor4D;
