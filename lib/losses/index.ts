@@ -9,7 +9,7 @@ import { psrdLoss, PsrdOptions } from "./psrd";
 import { wscLoss, WscOptions } from "./wsc";
 import type { PairOutputs, PairTargets } from "./types";
 
-export { sampleAtPoints, bilinearWeights } from "./sampling";
+export { sampleAtPoints, bilinearTaps } from "./sampling";
 export type { Padding } from "./sampling";
 export { detectionLoss, descriptorLoss, psrdLoss, wscLoss, edgeLoss, sampleDescriptors };
 export type { DetectionOptions, DescriptorOptions, PsrdOptions, WscOptions };

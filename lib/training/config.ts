@@ -1,0 +1,151 @@
+// A training run is its config: the ablation row (which losses and which network paths are on), the
+// teacher, the data, the optimiser and the schedule. Rows differ only here (method.md A.9):
+//
+//   row        losses                     network
+//   baseline   det + des                  EAG paths off (MTLDesc-like)
+//   psrd       det + des + dis            EAG paths off
+//   psrd-wsc   det + des + dis + wsc      EAG paths off
+//   full       det + des + dis + wsc + edge   EAG paths on: edge head, c3 gating, edge attention on
+//                                             the features, edge added to the detection logits
+//
+// Every run writes its fully resolved config as config.json; two runs with equal resolved configs
+// are the same run (runKey), which is how finished runs are found again instead of retrained.
+import * as crypto from "node:crypto";
+import { LOSS_NAMES, LossName } from "../losses/index";
+import { canonicalJson } from "../teachers/cache";
+
+export const ROW_NAMES = ["baseline", "psrd", "psrd-wsc", "full"] as const;
+export type RowName = (typeof ROW_NAMES)[number];
+export const TEACHER_NAMES = ["human", "classical", "sam"] as const;
+export type TeacherName = (typeof TEACHER_NAMES)[number];
+
+
+export const ROWS: Record<RowName, { losses: LossName[]; eag: boolean; what: string }> = {
+  baseline: { losses: ["det", "des"], eag: false, what: "detector and descriptor losses only; no edge head, gating or edge attention (MTLDesc-like)" },
+  psrd: { losses: ["det", "des", "dis"], eag: false, what: "baseline + PSRD relation distillation from the teacher embedding" },
+  "psrd-wsc": { losses: ["det", "des", "dis", "wsc"], eag: false, what: "baseline + PSRD + WSC contrastive grouping loss" },
+  full: { losses: ["det", "des", "dis", "wsc", "edge"], eag: true, what: "PSRD + WSC + EAG: edge loss, c3 gating, edge attention, edges added to the detection logits" },
+};
+
+export interface TrainConfig {
+  row: RowName;
+  teacher: TeacherName;
+  losses: {
+    enabled: LossName[];
+    weights: Record<LossName, number>;
+    wscVariant: "release" | "supcon";
+    /** PSRD relation matrices use at most this many grid cells (evenly spaced) per image. */
+    psrdMaxPixels: number;
+  };
+  network: { width: number; descDim: number; eag: boolean };
+  data: {
+    /** Image folder, relative to the project root when inside it. */
+    images: string;
+    size: number;
+    /** Pairs per step (the network sees 2x as many images). */
+    batch: number;
+    /** Correspondences per pair: a jittered grid of pointsPerSide^2 points. */
+    pointsPerSide: number;
+    identityProbability: number;
+    photometricProbability: number;
+    notSearchRadius: number;
+    warpTeacher: boolean;
+  };
+  optimizer: { lr: number; weightDecay: number; schedule: "release-linear" };
+  steps: number;
+  seed: number;
+  validation: { every: number; pairs: number; seed: number };
+  checkpointEvery: number;
+}
+
+export interface ConfigOverrides {
+  steps?: number;
+  seed?: number;
+  width?: number;
+  size?: number;
+  batch?: number;
+  images?: string;
+  checkpointEvery?: number;
+  validateEvery?: number;
+  validationPairs?: number;
+  weights?: Partial<Record<LossName, number>>;
+  wscVariant?: "release" | "supcon";
+  warpTeacher?: boolean;
+  lr?: number;
+}
+
+/** Defaults of the CPU scale (see the README's training section for how they were chosen). */
+export const TRAIN_DEFAULTS = {
+  steps: 600,
+  seed: 0,
+  width: 0.5,
+  size: 192,
+  batch: 4,
+  images: "data/bsds500/images",
+  validateEvery: 100,
+  validationPairs: 12,
+};
+
+export function resolveConfig(row: RowName, teacher: TeacherName, o: ConfigOverrides = {}): TrainConfig {
+  const r = ROWS[row];
+  const steps = o.steps ?? TRAIN_DEFAULTS.steps;
+  return {
+    row,
+    teacher,
+    losses: {
+      enabled: [...r.losses],
+      weights: { det: 1, des: 1, dis: 1, wsc: 1, edge: 1, ...o.weights },
+      wscVariant: o.wscVariant ?? "release",
+      psrdMaxPixels: 1024,
+    },
+    network: { width: o.width ?? TRAIN_DEFAULTS.width, descDim: 128, eag: r.eag },
+    data: {
+      images: o.images ?? TRAIN_DEFAULTS.images,
+      size: o.size ?? TRAIN_DEFAULTS.size,
+      batch: o.batch ?? TRAIN_DEFAULTS.batch,
+      pointsPerSide: 16,
+      identityProbability: 0.5,
+      photometricProbability: 0.5,
+      notSearchRadius: 16,
+      warpTeacher: o.warpTeacher ?? false,
+    },
+    optimizer: { lr: o.lr ?? 1e-3, weightDecay: 1e-4, schedule: "release-linear" },
+    steps,
+    seed: o.seed ?? TRAIN_DEFAULTS.seed,
+    validation: { every: o.validateEvery ?? TRAIN_DEFAULTS.validateEvery, pairs: o.validationPairs ?? TRAIN_DEFAULTS.validationPairs, seed: 1000003 },
+    checkpointEvery: o.checkpointEvery ?? TRAIN_DEFAULTS.validateEvery,
+  };
+}
+
+/** A short hash of the resolved config: equal configs, equal keys. */
+export function runKey(config: TrainConfig): string {
+  return crypto.createHash("sha256").update(canonicalJson(config)).digest("hex").slice(0, 10);
+}
+
+/** The default run folder name: row, teacher, scale, seed and the config hash. */
+export function defaultRunName(config: TrainConfig): string {
+  const { row, teacher, network, data, steps, seed } = config;
+  return `${row}-${teacher}-w${network.width}-s${data.size}-b${data.batch}-n${steps}-seed${seed}-${runKey(config)}`;
+}
+
+/**
+ * The release's schedule (method.md A.5): LambdaLR factor 1 - e/31 stepped once per epoch over 30
+ * epochs. A run of `steps` steps is cut into 30 equal "epochs": lr(t) = lr0 (1 - floor(30 t / steps) / 31).
+ */
+export function learningRate(config: TrainConfig, step: number): number {
+  const epoch = Math.min(29, Math.floor((30 * step) / config.steps));
+  return config.optimizer.lr * (1 - epoch / 31);
+}
+
+/** Throws naming the field when a config read from disk is not a usable TrainConfig. */
+export function checkConfig(c: TrainConfig, source: string): TrainConfig {
+  const bad = (what: string) => new Error(`${source}: ${what}`);
+  if (!ROW_NAMES.includes(c.row)) throw bad(`row '${c.row}' is not one of ${ROW_NAMES.join(", ")}`);
+  if (!TEACHER_NAMES.includes(c.teacher)) throw bad(`teacher '${c.teacher}' is not one of ${TEACHER_NAMES.join(", ")}`);
+  if (!(c.data.size % 8 === 0 && c.data.size >= 32)) throw bad(`data.size ${c.data.size} must be a multiple of 8, at least 32`);
+  if (!(Number.isInteger(c.steps) && c.steps >= 1)) throw bad(`steps ${c.steps} must be a positive integer`);
+  if (!(Number.isInteger(c.data.batch) && c.data.batch >= 1)) throw bad(`data.batch ${c.data.batch} must be a positive integer`);
+  for (const t of c.losses.enabled) if (!LOSS_NAMES.includes(t)) throw bad(`unknown loss term '${t}'`);
+  if (c.losses.enabled.includes("edge") && !c.network.eag) throw bad("the edge loss needs the network's EAG paths (network.eag)");
+  return c;
+}

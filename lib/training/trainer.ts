@@ -1,0 +1,352 @@
+// The training loop of one run. A run lives in one folder:
+//   config.json          the fully resolved TrainConfig (lib/training/config.ts)
+//   metrics.jsonl        one JSON line per step ({type:"train"}: every loss term, lr, gradient norm,
+//                        times, live tensors) and per validation ({type:"val"}: loss terms, MMA@1..10)
+//   last.safetensors     the latest checkpoint, with the Adam moments: what --resume continues from
+//   best.safetensors     the checkpoint with the best validation MMA@3 so far
+//   final.safetensors    the network after the last step: the run is finished when it exists
+// Every checkpoint is a SamFeatNet checkpoint (a valid `npm run eval -- --method FILE`) and is
+// written atomically. A batch is a pure function of (seed, step) and the optimizer state is saved
+// with the weights, so a resumed run ends with the weights an uninterrupted run would have.
+// A non-finite loss term or gradient stops the run before the update, naming the term; the last
+// good checkpoint stays as it was.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { extractSamFeat } from "../eval/samfeat-extractor";
+import { mutualNearestNeighbours } from "../eval/matching";
+import { matchErrors, pairAccuracy } from "../eval/metrics";
+import { Rng } from "../geometry/random";
+import { LossName, samfeatLosses, SamfeatLossOptions } from "../losses/index";
+import { Adam } from "../models/adam";
+import { checkpointMetadata, loadCheckpoint, readCheckpointState, saveCheckpoint } from "../models/checkpoint";
+import { SamFeatNet } from "../models/samfeat";
+import { canonicalJson } from "../teachers/cache";
+import { writeJsonAtomicSync } from "../util/atomic";
+import { progressBar } from "../util/progress";
+import { disposeBatch, toBatch } from "./batch";
+import { checkConfig, learningRate, TrainConfig } from "./config";
+import { makePair, PairOptions, TrainingPair } from "./pairs";
+import { BatchSchedule, seedFor } from "./schedule";
+import type { PairSources } from "./sources";
+
+export const RUN_FILES = {
+  config: "config.json",
+  metrics: "metrics.jsonl",
+  last: "last.safetensors",
+  best: "best.safetensors",
+  final: "final.safetensors",
+} as const;
+
+/** Keypoints per image when validating (the extractor's top-k). */
+const VALIDATION_TOP_K = 1000;
+
+export interface TrainRecord {
+  type: "train";
+  step: number; // steps done after this one (1-based)
+  lr: number;
+  loss: number;
+  terms: Partial<Record<LossName, number>>;
+  grad_norm: number;
+  batch_ms: number;
+  step_ms: number; // forward, losses, backward
+  update_ms: number; // Adam
+  tensors: number;
+}
+
+export interface ValRecord {
+  type: "val";
+  step: number;
+  loss: number;
+  terms: Partial<Record<LossName, number>>;
+  /** MMA at 1..10 px on the validation pairs, with the network's own detector. */
+  mma: number[];
+  features: number;
+  ms: number;
+}
+
+export type RunStatus = "finished" | "interrupted";
+
+export interface TrainResult {
+  status: RunStatus;
+  steps: number;
+  lastValidation?: ValRecord;
+  best?: { step: number; mma3: number };
+  /** Mean milliseconds per step of each phase, over this process's steps. */
+  profile: { batch: number; step: number; update: number; validation_total: number; steps: number };
+}
+
+export interface TrainOptions {
+  /** Continue from last.safetensors (the folder must hold the same config). */
+  resume?: boolean;
+  quiet?: boolean;
+  /** Asked after every step; true saves a checkpoint and returns (Ctrl-C). */
+  shouldStop?: () => boolean;
+  /** Called after every step and validation. */
+  onRecord?: (r: TrainRecord | ValRecord) => void;
+  /** For tests: replace a term's value (e.g. with NaN) at a given step, before the check. */
+  corruptTerm?: { step: number; term: LossName };
+}
+
+/** The run diverged: `message` names the step and the term. */
+export class DivergenceError extends Error {}
+
+export function pairOptions(config: TrainConfig): Partial<PairOptions> {
+  const d = config.data;
+  return {
+    size: d.size,
+    pointsPerSide: d.pointsPerSide,
+    identityProbability: d.identityProbability,
+    photometricProbability: d.photometricProbability,
+    notSearchRadius: d.notSearchRadius,
+    warpTeacher: d.warpTeacher,
+  };
+}
+
+export function lossOptions(config: TrainConfig): SamfeatLossOptions {
+  return {
+    enabled: config.losses.enabled,
+    weights: config.losses.weights,
+    wsc: { variant: config.losses.wscVariant },
+    psrd: { maxPixels: config.losses.psrdMaxPixels },
+  };
+}
+
+/** The fixed validation pairs: always a homography (an identity copy would test nothing), fixed seeds. */
+export function validationPairs(config: TrainConfig, sources: PairSources): TrainingPair[] {
+  const opts = { ...pairOptions(config), identityProbability: 0 };
+  return Array.from({ length: config.validation.pairs }, (_, k) =>
+    makePair(sources.source(k % sources.count), new Rng(seedFor(config.validation.seed, k)), opts),
+  );
+}
+
+function readScalars(terms: Partial<Record<LossName, tf.Scalar>>): Partial<Record<LossName, number>> {
+  const out: Partial<Record<LossName, number>> = {};
+  for (const [k, t] of Object.entries(terms)) out[k as LossName] = t!.dataSync()[0];
+  return out;
+}
+
+/** Validation loss (forward only, in batches of the run's size) and MMA of the network's own features. */
+export function validate(net: SamFeatNet, config: TrainConfig, pairs: TrainingPair[]): Omit<ValRecord, "type" | "step" | "ms"> {
+  const sums: Partial<Record<LossName, number>> = {};
+  let loss = 0;
+  for (let i = 0; i < pairs.length; i += config.data.batch) {
+    const chunk = pairs.slice(i, i + config.data.batch);
+    const batch = toBatch(chunk);
+    const { total, terms } = tf.tidy(() => {
+      const r = samfeatLosses(net.apply(batch.images), batch.targets, lossOptions(config));
+      return { total: r.total.dataSync()[0], terms: readScalars(r.terms) };
+    });
+    disposeBatch(batch);
+    loss += total * chunk.length;
+    for (const [k, v] of Object.entries(terms)) sums[k as LossName] = (sums[k as LossName] ?? 0) + v! * chunk.length;
+  }
+  const terms: Partial<Record<LossName, number>> = {};
+  for (const [k, v] of Object.entries(sums)) terms[k as LossName] = v! / pairs.length;
+
+  const acc = new Array(10).fill(0);
+  let features = 0;
+  for (const p of pairs) {
+    const a = extractSamFeat(net, p.views[0].image, { topK: VALIDATION_TOP_K });
+    const b = extractSamFeat(net, p.views[1].image, { topK: VALIDATION_TOP_K });
+    features += (a.scores.length + b.scores.length) / 2;
+    const matches = mutualNearestNeighbours(a.descriptors, b.descriptors, a.dim);
+    pairAccuracy(matchErrors(a.keypoints, b.keypoints, matches, p.homography)).forEach((v, i) => (acc[i] += v));
+  }
+  return { loss: loss / pairs.length, terms, mma: acc.map((v) => v / pairs.length), features: features / pairs.length };
+}
+
+/** Read a run folder's config.json. */
+export function readRunConfig(dir: string): TrainConfig {
+  const file = path.join(dir, RUN_FILES.config);
+  let parsed: TrainConfig;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`${file}: cannot read the run's config (${(e as Error).message})`);
+  }
+  return checkConfig(parsed, file);
+}
+
+/** Every record of metrics.jsonl (lines after a crash mid-line are dropped). */
+export function readMetrics(dir: string): (TrainRecord | ValRecord)[] {
+  const file = path.join(dir, RUN_FILES.metrics);
+  if (!fs.existsSync(file)) return [];
+  const out: (TrainRecord | ValRecord)[] = [];
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      // a line cut by a kill; the step is recomputed on resume
+    }
+  }
+  return out;
+}
+
+/** Keep the records of steps <= `step` (what the checkpoint being resumed had seen). */
+function truncateMetrics(dir: string, step: number): void {
+  const kept = readMetrics(dir).filter((r) => r.step <= step);
+  writeJsonLines(path.join(dir, RUN_FILES.metrics), kept);
+}
+
+function writeJsonLines(file: string, records: unknown[]): void {
+  fs.writeFileSync(file + ".tmp", records.map((r) => JSON.stringify(r) + "\n").join(""));
+  fs.renameSync(file + ".tmp", file);
+}
+
+/** The L2 norm over all gradients. */
+function gradientNorm(grads: tf.NamedTensorMap): number {
+  return tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+}
+
+/**
+ * Train (or continue) the run in `dir`. The folder is created with config.json when new; an existing
+ * folder needs `resume` and the same config.
+ */
+export async function train(config: TrainConfig, dir: string, data: { train: PairSources; validation: PairSources }, opts: TrainOptions = {}): Promise<TrainResult> {
+  checkConfig(config, "config");
+  const files = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, path.join(dir, f)])) as Record<keyof typeof RUN_FILES, string>;
+  if (fs.existsSync(files.config)) {
+    if (!opts.resume) throw new Error(`${dir}: a run already exists there (continue it with --resume, or choose another --out)`);
+    const saved = readRunConfig(dir);
+    if (canonicalJson(saved) !== canonicalJson(config)) throw new Error(`${files.config}: the run there was made with another config; --resume continues a run only with the same flags`);
+  } else {
+    fs.mkdirSync(dir, { recursive: true });
+    writeJsonAtomicSync(files.config, config);
+  }
+
+  const net = new SamFeatNet({ ...config.network, seed: config.seed });
+  const opt = new Adam(net.params, { lr: config.optimizer.lr, weightDecay: config.optimizer.weightDecay });
+  let start = 0;
+  let best: { step: number; mma3: number } | undefined;
+  if (opts.resume && fs.existsSync(files.last)) {
+    const saved = loadCheckpoint(files.last);
+    for (const [name, p] of net.params) p.assign(saved.params.get(name)!);
+    saved.dispose();
+    const { metadata, state } = readCheckpointState(files.last);
+    start = Number(metadata.step);
+    opt.importState(Number(metadata.adam_steps), state);
+    if (metadata.best_step !== undefined) best = { step: Number(metadata.best_step), mma3: Number(metadata.best_mma3) };
+    truncateMetrics(dir, start);
+  } else if (fs.existsSync(files.metrics)) {
+    truncateMetrics(dir, 0);
+  }
+
+  const schedule = new BatchSchedule(data.train.count, config.data.batch, config.seed);
+  const valPairs = validationPairs(config, data.validation);
+  const pairOpts = pairOptions(config);
+  const lossOpts = lossOptions(config);
+  const names = [...net.params.keys()];
+  const variables = names.map((n) => net.params.get(n)!);
+  const profile = { batch: 0, step: 0, update: 0, validation_total: 0, steps: 0 };
+  let lastValidation: ValRecord | undefined;
+
+  const meta = (step: number) => ({
+    step,
+    adam_steps: opt.steps,
+    row: config.row,
+    teacher: config.teacher,
+    ...(best ? { best_step: best.step, best_mma3: best.mma3 } : {}),
+  });
+  const saveLast = (step: number) => saveCheckpoint(files.last, net, meta(step), opt.exportState().moments);
+  const record = (r: TrainRecord | ValRecord) => {
+    fs.appendFileSync(files.metrics, JSON.stringify(r) + "\n");
+    opts.onRecord?.(r);
+  };
+
+  const bar = progressBar(`train ${path.basename(dir)}`, config.steps, { quiet: opts.quiet });
+  bar.tick(start, start > 0 ? `resumed at step ${start}` : "");
+  let status: RunStatus = "finished";
+  let reached = start;
+  try {
+    for (let step = start; step < config.steps; step++) {
+      const t0 = performance.now();
+      const pairs = schedule.step(step).map(({ image, seed }) => makePair(data.train.source(image), new Rng(seed), pairOpts));
+      const batch = toBatch(pairs);
+      const t1 = performance.now();
+
+      const lr = learningRate(config, step);
+      const kept: Partial<Record<LossName, tf.Scalar>> = {};
+      const { value, grads } = tf.variableGrads(() => {
+        const r = samfeatLosses(net.apply(batch.images), batch.targets, lossOpts);
+        for (const [k, t] of Object.entries(r.terms)) kept[k as LossName] = tf.keep(t!);
+        return r.total;
+      }, variables);
+      const terms = readScalars(kept);
+      if (opts.corruptTerm?.step === step) terms[opts.corruptTerm.term] = NaN;
+      const loss = value.dataSync()[0];
+      const gradNorm = gradientNorm(grads);
+      const t2 = performance.now();
+      tf.dispose([value, ...Object.values(kept)]);
+
+      const bad = Object.entries(terms).filter(([, v]) => !Number.isFinite(v));
+      if (bad.length > 0 || !Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        tf.dispose(Object.values(grads));
+        disposeBatch(batch);
+        const what = bad.length > 0 ? `loss term ${bad.map(([k, v]) => `'${k}' is ${v}`).join(", ")}` : !Number.isFinite(loss) ? `the total loss is ${loss}` : `the gradient norm is ${gradNorm}`;
+        const kept = fs.existsSync(files.last) ? `the last good checkpoint, ${files.last} (step ${checkpointMetadata(files.last).step}), is kept` : "no checkpoint had been written yet";
+        throw new DivergenceError(`step ${step + 1}: ${what}; training stopped before the update, ${kept}`);
+      }
+
+      opt.options.lr = lr;
+      opt.step(new Map(names.map((n) => [n, grads[net.params.get(n)!.name]])));
+      tf.dispose(Object.values(grads));
+      disposeBatch(batch);
+      const t3 = performance.now();
+
+      const done = step + 1;
+      reached = done;
+      profile.batch += t1 - t0;
+      profile.step += t2 - t1;
+      profile.update += t3 - t2;
+      profile.steps += 1;
+      record({
+        type: "train",
+        step: done,
+        lr,
+        loss,
+        terms,
+        grad_norm: gradNorm,
+        batch_ms: Math.round(t1 - t0),
+        step_ms: Math.round(t2 - t1),
+        update_ms: Math.round(t3 - t2),
+        tensors: tf.memory().numTensors,
+      });
+
+      if (done % config.validation.every === 0 || done === config.steps) {
+        const tv = performance.now();
+        const v = validate(net, config, valPairs);
+        const ms = performance.now() - tv;
+        profile.validation_total += ms;
+        lastValidation = { type: "val", step: done, ...v, ms: Math.round(ms) };
+        record(lastValidation);
+        if (!best || v.mma[2] > best.mma3) {
+          best = { step: done, mma3: v.mma[2] };
+          saveCheckpoint(files.best, net, meta(done));
+        }
+      }
+      const stopping = opts.shouldStop?.() === true && done < config.steps;
+      if (done % config.checkpointEvery === 0 || done === config.steps || stopping) saveLast(done);
+      const shown = Object.entries(terms).map(([k, v]) => `${k} ${v!.toFixed(3)}`).join(" ");
+      bar.tick(1, `loss ${loss.toFixed(3)} (${shown})${lastValidation ? ` | val MMA@3 ${(100 * lastValidation.mma[2]).toFixed(1)}%` : ""}`);
+      if (stopping) {
+        status = "interrupted";
+        break;
+      }
+    }
+    if (status === "finished") saveCheckpoint(files.final, net, meta(config.steps));
+  } finally {
+    bar.stop();
+    opt.dispose();
+    net.dispose();
+  }
+  const n = Math.max(1, profile.steps);
+  return {
+    status,
+    steps: reached,
+    lastValidation,
+    best,
+    profile: { batch: profile.batch / n, step: profile.step / n, update: profile.update / n, validation_total: profile.validation_total, steps: profile.steps },
+  };
+}

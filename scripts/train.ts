@@ -1,0 +1,174 @@
+// Train one row of the SAMFeat ablation with one teacher (see lib/training/config.ts and the README):
+//   npm run train -- --config baseline|psrd|psrd-wsc|full --teacher human|classical|sam [flags]
+// The run folder is <out>/<row>-<teacher>-w<width>-s<size>-b<batch>-n<steps>-seed<seed>-<config hash>,
+// so the same flags find the same run: a finished run is reported, not retrained; an unfinished one
+// continues with --resume. Ctrl-C saves a checkpoint and exits; a NaN stops with a message.
+import * as path from "node:path";
+import { DatasetError } from "../lib/data/errors";
+import { initEngine } from "../lib/engine/index";
+import { createHomographicLabeler } from "../lib/labels/homographic-adaptation";
+import { LabelCache, labelsCached } from "../lib/labels/cache";
+import { runBenchmark } from "../lib/models/benchmark";
+import { LOSS_NAMES, LossName } from "../lib/losses/index";
+import { TeacherCache } from "../lib/teachers/cache";
+import { ConfigOverrides, defaultRunName, resolveConfig, ROW_NAMES, TEACHER_NAMES, TRAIN_DEFAULTS } from "../lib/training/config";
+import { createTeacherByName, PairSources, SourceError, splitImages } from "../lib/training/sources";
+import { DivergenceError, RUN_FILES, train } from "../lib/training/trainer";
+import { choiceFlag, existingDir, integerFlag, parseCommandLine, positiveFlag, required, runMain, UsageError } from "../lib/util/cli";
+import { projectPath, PROJECT_ROOT } from "../lib/util/project";
+import * as fs from "node:fs";
+
+const USAGE = `usage: npm run train -- --config ${ROW_NAMES.join("|")} --teacher ${TEACHER_NAMES.join("|")} [flags]
+  --steps N              optimisation steps (default ${TRAIN_DEFAULTS.steps})
+  --seed S               seed of the weights and of every batch (default ${TRAIN_DEFAULTS.seed})
+  --width W              channel multiplier of the network (default ${TRAIN_DEFAULTS.width})
+  --size PX              training crop side, a multiple of 8 (default ${TRAIN_DEFAULTS.size})
+  --batch B              image pairs per step (default ${TRAIN_DEFAULTS.batch})
+  --images DIR           training images (default ${TRAIN_DEFAULTS.images}; BSDS500 layout: val/ is held back)
+  --out DIR              folder of run folders (default outputs/runs)
+  --cache DIR            teacher and label caches (default data/cache: DIR/teachers, DIR/labels)
+  --checkpoint-every N   write last.safetensors every N steps (default: the validation interval)
+  --validate-every N     validation loss and MMA every N steps (default ${TRAIN_DEFAULTS.validateEvery})
+  --validation-pairs N   held-back pairs used for validation (default ${TRAIN_DEFAULTS.validationPairs})
+  --weights T=W,...      loss weights, e.g. dis=0.5,wsc=2 (terms ${LOSS_NAMES.join(", ")}; default 1)
+  --wsc release|supcon   the released WSC loss (default) or the intended supervised-contrastive form
+  --warp-teacher         warp the teacher targets into warped second views (extension; the release drops them)
+  --resume               continue the unfinished run with these flags from its last checkpoint
+  --profile              print the step-time breakdown and the bare network step of npm run bench
+  --quiet                no progress bar`;
+
+const OPTIONS = {
+  config: { type: "string" },
+  teacher: { type: "string" },
+  steps: { type: "string" },
+  seed: { type: "string" },
+  width: { type: "string" },
+  size: { type: "string" },
+  batch: { type: "string" },
+  images: { type: "string" },
+  out: { type: "string" },
+  cache: { type: "string" },
+  "checkpoint-every": { type: "string" },
+  "validate-every": { type: "string" },
+  "validation-pairs": { type: "string" },
+  weights: { type: "string" },
+  wsc: { type: "string" },
+  "warp-teacher": { type: "boolean" },
+  resume: { type: "boolean" },
+  profile: { type: "boolean" },
+  quiet: { type: "boolean" },
+} as const;
+
+function parseWeights(value: string | undefined): Partial<Record<LossName, number>> | undefined {
+  if (value === undefined) return undefined;
+  const out: Partial<Record<LossName, number>> = {};
+  for (const part of value.split(",")) {
+    const [name, w] = part.split("=");
+    if (!LOSS_NAMES.includes(name as LossName)) throw new UsageError(`--weights ${value}: '${name}' is not a loss term (${LOSS_NAMES.join(", ")})`);
+    out[name as LossName] = positiveFlag(w ?? "", `--weights ${name}`, true);
+  }
+  return out;
+}
+
+/** A path shown relative to the project when inside it, so config.json carries no machine path. */
+function projectRelative(p: string): string {
+  const rel = path.relative(PROJECT_ROOT, path.resolve(p));
+  return rel.startsWith("..") || path.isAbsolute(rel) ? path.resolve(p) : rel;
+}
+
+async function main(): Promise<number> {
+  const v = parseCommandLine(process.argv.slice(2), { usage: USAGE, options: OPTIONS });
+  const row = choiceFlag(required(v.config, "--config", ROW_NAMES.join(", ")), "--config", ROW_NAMES)!;
+  const teacherName = choiceFlag(required(v.teacher, "--teacher", TEACHER_NAMES.join(", ")), "--teacher", TEACHER_NAMES)!;
+  const size = integerFlag(v.size, "--size", 32);
+  if (size !== undefined && size % 8 !== 0) throw new UsageError(`--size ${size}: must be a multiple of 8`);
+  const images = v.images === undefined ? undefined : projectRelative(existingDir(v.images, "--images"));
+  const overrides: ConfigOverrides = {
+    steps: integerFlag(v.steps, "--steps"),
+    seed: integerFlag(v.seed, "--seed", 0),
+    width: positiveFlag(v.width, "--width"),
+    size,
+    batch: integerFlag(v.batch, "--batch"),
+    images,
+    checkpointEvery: integerFlag(v["checkpoint-every"], "--checkpoint-every"),
+    validateEvery: integerFlag(v["validate-every"], "--validate-every"),
+    validationPairs: integerFlag(v["validation-pairs"], "--validation-pairs"),
+    weights: parseWeights(v.weights),
+    wscVariant: choiceFlag(v.wsc, "--wsc", ["release", "supcon"] as const),
+    warpTeacher: v["warp-teacher"] === true ? true : undefined,
+  };
+  const config = resolveConfig(row, teacherName, overrides);
+  const imageDir = path.resolve(PROJECT_ROOT, config.data.images);
+  let split;
+  try {
+    split = splitImages(imageDir);
+  } catch (e) {
+    throw new UsageError(`--images ${(e as Error).message}`);
+  }
+  const outRoot = path.resolve(v.out ?? projectPath("outputs", "runs"));
+  const dir = path.join(outRoot, defaultRunName(config));
+  if (fs.existsSync(path.join(dir, RUN_FILES.final))) {
+    console.log(`run ${path.relative(process.cwd(), dir)} is finished (${RUN_FILES.final}); nothing to do`);
+    return 0;
+  }
+  if (fs.existsSync(path.join(dir, RUN_FILES.config)) && !v.resume) {
+    throw new UsageError(`${path.relative(process.cwd(), dir)}: an unfinished run with these flags exists; add --resume to continue it`);
+  }
+
+  const quiet = v.quiet === true;
+  const engine = await initEngine({ quiet });
+  const teacher = await createTeacherByName(teacherName);
+  const labeler = await createHomographicLabeler();
+  const cacheRoot = path.resolve(v.cache ?? projectPath("data", "cache"));
+  const labelCache = new LabelCache(path.join(cacheRoot, "labels"));
+  const labels = async (image: Parameters<typeof labelsCached>[2]["image"], file: string) => (await labelsCached(labeler, labelCache, { image, file })).labels.points;
+  const cache = new TeacherCache(path.join(cacheRoot, "teachers"));
+  if (!quiet) console.log(`images: ${split.train.length} for training, ${split.validation.length} for validation (${split.rule})`);
+  const sources = {
+    train: await PairSources.prepare(split.train, teacher, cache, labels, { label: `teacher ${teacherName} + labels (train)`, quiet, minSide: config.data.size }),
+    validation: await PairSources.prepare(split.validation, teacher, cache, labels, { label: `teacher ${teacherName} + labels (validation)`, quiet, minSide: config.data.size }),
+  };
+  await teacher.dispose();
+
+  let interrupted = false;
+  process.on("SIGINT", () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error("\nstopping after this step (Ctrl-C again to quit at once)");
+  });
+  const t0 = performance.now();
+  const result = await train(config, dir, sources, { resume: v.resume === true, quiet, shouldStop: () => interrupted });
+  const minutes = (performance.now() - t0) / 60000;
+  const shown = path.relative(process.cwd(), dir);
+  if (result.status === "interrupted") {
+    console.log(`interrupted at step ${result.steps} of ${config.steps}; checkpoint ${shown}/${RUN_FILES.last}; continue with the same flags and --resume`);
+    return 0;
+  }
+  const val = result.lastValidation;
+  console.log(
+    `run ${shown}: ${config.steps} steps in ${minutes.toFixed(1)} min (${engine.backend}, ${engine.threads} threads)` +
+      (val ? `; validation MMA@1/3/5 ${val.mma.filter((_, i) => [0, 2, 4].includes(i)).map((x) => (100 * x).toFixed(1)).join("/")}%` : "") +
+      (result.best ? `; best MMA@3 ${(100 * result.best.mma3).toFixed(1)}% at step ${result.best.step}` : ""),
+  );
+  console.log(`weights: ${shown}/${RUN_FILES.final} (evaluate with: npm run eval -- --dataset data/synthetic-hpatches --method ${shown}/${RUN_FILES.final})`);
+  if (v.profile) {
+    const p = result.profile;
+    const total = p.batch + p.step + p.update;
+    const bench = await runBenchmark({ width: config.network.width, size: config.data.size, batch: config.data.batch, steps: 3 });
+    console.log(`profile over ${p.steps} steps (ms per step): batch assembly ${p.batch.toFixed(0)}, forward + losses + backward ${p.step.toFixed(0)}, Adam ${p.update.toFixed(0)}, total ${total.toFixed(0)}; validation ${(p.validation_total / 1000).toFixed(1)} s in all`);
+    console.log(`bare network step (npm run bench, same width, crop and batch): ${bench.train_step_ms.toFixed(0)} ms; training step / bare step = ${(total / bench.train_step_ms).toFixed(2)}`);
+  }
+  return 0;
+}
+
+runMain(async () => {
+  try {
+    return await main();
+  } catch (e) {
+    if (e instanceof DivergenceError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}, [DatasetError, SourceError]);
