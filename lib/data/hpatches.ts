@@ -22,7 +22,7 @@ export interface HPatchesSequence {
   homographies: Homography[];
 }
 
-export const IMAGE_EXTENSIONS = ["ppm", "png", "jpg", "jpeg"];
+const IMAGE_EXTENSIONS = ["ppm", "png", "jpg", "jpeg"];
 
 /** Read one sequence folder; throws with the offending file in the message. */
 export function readSequence(dir: string): HPatchesSequence {

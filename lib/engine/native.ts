@@ -46,7 +46,6 @@ interface Addon {
 let addon: Addon | undefined;
 let convolutions = "";
 let configs: tf.KernelConfig[] | undefined;
-let status: NativeStatus | undefined;
 // The kernels ours replaced, for fallback and for unregisterNativeKernels.
 const replaced = new Map<string, tf.KernelConfig | undefined>();
 const ours = new Map<string, tf.KernelFunc>();
@@ -90,7 +89,7 @@ function loadAddon(): Addon | string {
 export function registerNativeKernels(threads: number): NativeStatus {
   try {
     const a = loadAddon();
-    if (typeof a === "string") return (status = { loaded: false, reason: a, threads: 0, convolutions: "" });
+    if (typeof a === "string") return { loaded: false, reason: a, threads: 0, convolutions: "" };
     const n = a.setThreads(Math.max(1, Math.floor(Number.isFinite(threads) ? threads : 1)));
     configs ??= kernels(a);
     for (const k of configs) {
@@ -100,9 +99,9 @@ export function registerNativeKernels(threads: number): NativeStatus {
       if (current) tf.unregisterKernel(k.kernelName, "wasm");
       tf.registerKernel(k);
     }
-    return (status = { loaded: true, reason: "", threads: n, convolutions });
+    return { loaded: true, reason: "", threads: n, convolutions };
   } catch (e) {
-    return (status = { loaded: false, reason: `native kernels failed to register: ${(e as Error).message}`, threads: 0, convolutions: "" });
+    return { loaded: false, reason: `native kernels failed to register: ${(e as Error).message}`, threads: 0, convolutions: "" };
   }
 }
 
@@ -114,11 +113,6 @@ export function unregisterNativeKernels(): void {
     if (prev && !tf.getKernel(name, "wasm")) tf.registerKernel(prev);
   }
   replaced.clear();
-}
-
-/** What the last registerNativeKernels call returned. */
-export function nativeStatus(): NativeStatus | undefined {
-  return status;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ export function featureFilePath(sequenceDir: string, k: number, imageExt: string
   return path.join(sequenceDir, `${k}.${imageExt}.${tag}`);
 }
 
-export function encodeFeatureFile(f: Features, width: number, height: number): Uint8Array {
+function encodeFeatureFile(f: Features, width: number, height: number): Uint8Array {
   const n = f.scores.length;
   const shape = { dtype: "<i8" as const, shape: [3], data: BigInt64Array.from([BigInt(height), BigInt(width), 3n]) };
   return encodeNpz({

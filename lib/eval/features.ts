@@ -28,7 +28,7 @@ export function topK(f: Features, k?: number): Features {
   return selectFeatures(f, keep);
 }
 
-export function selectFeatures(f: Features, idx: number[]): Features {
+function selectFeatures(f: Features, idx: number[]): Features {
   const D = f.dim;
   const keypoints = new Float32Array(idx.length * 2);
   const descriptors = new Float32Array(idx.length * D);

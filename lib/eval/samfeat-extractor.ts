@@ -71,7 +71,7 @@ export function extractSamFeat(net: SamFeatNet, img: RgbImage, opts: Partial<Sam
 }
 
 /** Wrap a network as a FeatureExtractor. */
-export function samfeatExtractor(net: SamFeatNet, name: string, opts: Partial<SamFeatExtractOptions> = {}): FeatureExtractor {
+function samfeatExtractor(net: SamFeatNet, name: string, opts: Partial<SamFeatExtractOptions> = {}): FeatureExtractor {
   return {
     name,
     extract: (img) => extractSamFeat(net, img, opts),

@@ -23,7 +23,7 @@ export function determinant(h: Homography): number {
 }
 
 /** det of H scaled to unit Frobenius norm: scale-free, so it can be compared against a fixed tolerance. */
-export function normalizedDeterminant(h: Homography): number {
+function normalizedDeterminant(h: Homography): number {
   const norm = Math.sqrt(h.reduce((s, v) => s + v * v, 0));
   if (!(norm > 0) || !Number.isFinite(norm)) return 0;
   return determinant(h.map((v) => v / norm));

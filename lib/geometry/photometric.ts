@@ -72,7 +72,7 @@ export function motionBlurKernel(k: number, angleDeg: number, direction: number)
 }
 
 /** Draw the per-image parameters. */
-export function drawPhotometric(rng: Rng, opts: Partial<PhotometricOptions> = {}): PhotometricDraw {
+function drawPhotometric(rng: Rng, opts: Partial<PhotometricOptions> = {}): PhotometricDraw {
   const o = { ...PHOTOMETRIC_DEFAULTS, ...opts };
   // imgaug's Add samples an integer value
   const add = Math.round(rng.uniform(o.addRange[0], o.addRange[1]));

@@ -191,7 +191,7 @@ export function tableCells(table: DataFrameLike | Record<string, unknown>[]): { 
   return { header, rows };
 }
 
-export function formatCell(value: unknown): string {
+function formatCell(value: unknown): string {
   if (value === null || value === undefined) return "";
   if (typeof value === "number") {
     if (Number.isInteger(value) || !Number.isFinite(value)) return String(value);

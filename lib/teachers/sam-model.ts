@@ -76,7 +76,7 @@ export function samResizedSize(height: number, width: number): { height: number;
 }
 
 /** SAM's encoder input: [1,3,1024,1024] NCHW, normalised, zero-padded bottom/right. */
-export async function samPreprocess(img: RgbImage): Promise<{ input: Float32Array; resized: { height: number; width: number } }> {
+async function samPreprocess(img: RgbImage): Promise<{ input: Float32Array; resized: { height: number; width: number } }> {
   const resized = samResizedSize(img.height, img.width);
   const { data } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
     raw: { width: img.width, height: img.height, channels: 3 },

@@ -135,7 +135,7 @@ export function embeddingPcaImage(out: TeacherOutput, size?: { width: number; he
 }
 
 /** Images of equal height placed left to right with a white gap. */
-export function sideBySide(images: RgbImage[], gap = 8): RgbImage {
+function sideBySide(images: RgbImage[], gap = 8): RgbImage {
   const height = Math.max(...images.map((i) => i.height));
   const width = images.reduce((s, i) => s + i.width, 0) + gap * (images.length - 1);
   const data = new Uint8Array(width * height * 3).fill(255);

@@ -26,7 +26,7 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
 ];
 
 /** Fixes of upstream cpu gradient kernels, so cpu and wasm train the same way. */
-export const CPU_KERNEL_FIXES: readonly tf.KernelConfig[] = [resizeBilinearGradCpuConfig];
+const CPU_KERNEL_FIXES: readonly tf.KernelConfig[] = [resizeBilinearGradCpuConfig];
 
 /**
  * Registers the wasm training kernels and the cpu fixes, replacing upstream kernels of the same name

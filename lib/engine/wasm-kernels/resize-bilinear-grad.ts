@@ -32,7 +32,7 @@ export function interpolationMatrix(inSize: number, outSize: number, alignCorner
 }
 
 /** The block weights a[0..f) when every output o reads only inputs f*o+r with weight a[r]; else undefined. */
-export function blockWeights(m: Float32Array, inSize: number, outSize: number): Float32Array | undefined {
+function blockWeights(m: Float32Array, inSize: number, outSize: number): Float32Array | undefined {
   if (inSize % outSize !== 0) return undefined;
   const f = inSize / outSize;
   const a = m.slice(0, f);
