@@ -60,7 +60,7 @@ function parse<O extends Record<string, FlagSpec>>(
     return { values: values as unknown as FlagValues<O>, operands: positionals };
   } catch (e) {
     // parseArgs' messages already name the flag ("Unknown option '--x'", "Option '--steps <value>' argument missing").
-    const first = (e as Error).message.split("\n")[0].replace(/\. To specify an option argument.*$/, "");
+    const first = (e as Error).message.split("\n")[0].replace(/\. To specify (an option|a positional) argument.*$/, "");
     throw new UsageError(`${first} (${spec.usage.split("\n")[0]})`);
   }
 }
