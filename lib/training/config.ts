@@ -82,7 +82,7 @@ export const TRAIN_DEFAULTS = {
   size: 192,
   batch: 4,
   images: "data/bsds500/images",
-  validateEvery: 100,
+  validateEvery: 50,
   validationPairs: 12,
 };
 
