@@ -3,10 +3,12 @@
 import * as dfd from "danfojs-node";
 import type { EvalSummary } from "./metrics";
 
-const pct = (v: number | null): number | null => (v === null ? null : Math.round(v * 10000) / 100);
+/** A fraction as a percentage with 2 decimals (null stays null). */
+export const pct = (v: number | null): number | null => (v === null ? null : Math.round(v * 10000) / 100);
 const round = (v: number | null, d = 1): number | null => (v === null ? null : Math.round(v * 10 ** d) / 10 ** d);
 
-const SPLITS = [
+/** The HPatches splits and the EvalSummary fields holding each. */
+export const SPLITS = [
   { label: "overall", mma: "mma", hom: "accuracy", matches: "matches", pairs: "pairs" },
   { label: "illumination", mma: "mma_i", hom: "accuracy_i", matches: "matches_i", pairs: "pairs_i" },
   { label: "viewpoint", mma: "mma_v", hom: "accuracy_v", matches: "matches_v", pairs: "pairs_v" },
