@@ -59,6 +59,24 @@ export interface DescriptorOptions {
   sampled?: SampledDescriptors;
 }
 
+/**
+ * min over the last axis, [B,n,m] -> [B,n], whose gradient goes to the first minimum of each row
+ * through a one-hot of its argmin. tf.min's own gradient finds the minima with a broadcast Equal,
+ * one of the slowest kernels of the whole training step on wasm; the two differ only on exact ties.
+ */
+export function rowMin(dist: tf.Tensor3D): tf.Tensor2D {
+  const f = tf.customGrad((...args) => {
+    const [d, save] = args as [tf.Tensor3D, tf.GradSaveFunc];
+    const m = d.shape[2];
+    const picked = tf.oneHot(tf.argMin(d, 2), m, 1, 0, "float32"); // [B,n,m]
+    save([picked]);
+    const value = tf.min(d, 2);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(tf.expandDims(dy, 2), saved[0])];
+    return { value, gradFunc };
+  });
+  return f(dist) as tf.Tensor2D;
+}
+
 export function descriptorLoss(outputs: PairOutputs, targets: PairTargets, options: DescriptorOptions = {}): tf.Scalar {
   const T = options.temperature ?? 14;
   const margin = options.margin ?? 1;
@@ -74,7 +92,7 @@ export function descriptorLoss(outputs: PairOutputs, targets: PairTargets, optio
     // The not-search mask (diagonal included) pushes the true match and its 16 px neighbours out
     // of the hardest-negative search.
     const dist = tf.add(pairwiseDistance(x0, x1), tf.mul(targets.notSearch, 10)); // [B,n,n]
-    const neg = tf.min(dist, 2); // [B,n]
+    const neg = rowMin(dist); // [B,n]
     const l = tf.relu(tf.add(tf.sub(pos, neg), margin)); // [B,n]
     const e = tf.mul(tf.exp(tf.div(w0, T)), targets.valid); // [B,n]
     const a = tf.div(e, tf.maximum(tf.sum(e, 1, true), 1e-5)); // [B,n]

@@ -39,13 +39,29 @@ export interface WscOptions {
   sampled?: SampledDescriptors;
 }
 
-/** Positive (same-category, both valid) and negative (different-category, both valid) masks: [B,n,n] each, plus v [B,n]. */
+/**
+ * Positive (same-category, both valid) and negative (different-category, both valid) masks: [B,n,n]
+ * each, plus v [B,n]. The categories are constants, so the masks are built in JS: a broadcast
+ * Equal on [B,n,n] is one of the slowest kernels of the step on wasm.
+ */
 function groupMasks(c: tf.Tensor2D): { P: tf.Tensor3D; Q: tf.Tensor3D; v: tf.Tensor2D } {
   const [B, n] = c.shape;
-  const v = tf.cast(tf.notEqual(c, -1), "float32") as tf.Tensor2D;
-  const same = tf.cast(tf.equal(tf.reshape(c, [B, n, 1]), tf.reshape(c, [B, 1, n])), "float32");
-  const both = tf.mul(tf.reshape(v, [B, n, 1]), tf.reshape(v, [B, 1, n]));
-  return { P: tf.mul(same, both) as tf.Tensor3D, Q: tf.mul(tf.sub(1, same), both) as tf.Tensor3D, v };
+  const cat = c.dataSync();
+  const P = new Float32Array(B * n * n), Q = new Float32Array(B * n * n), v = new Float32Array(B * n);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < n; i++) {
+      const ci = cat[b * n + i];
+      if (ci === -1) continue;
+      v[b * n + i] = 1;
+      for (let j = 0; j < n; j++) {
+        const cj = cat[b * n + j];
+        if (cj === -1) continue;
+        if (ci === cj) P[(b * n + i) * n + j] = 1;
+        else Q[(b * n + i) * n + j] = 1;
+      }
+    }
+  }
+  return { P: tf.tensor3d(P, [B, n, n]), Q: tf.tensor3d(Q, [B, n, n]), v: tf.tensor2d(v, [B, n]) };
 }
 
 /** Release per-image loss: mean over all rows of -log(S⁺/(S⁺+S⁻)), [B]. */
