@@ -91,7 +91,7 @@ export function descriptorLoss(outputs: PairOutputs, targets: PairTargets, optio
     ); // [B,n]
     // The not-search mask (diagonal included) pushes the true match and its 16 px neighbours out
     // of the hardest-negative search.
-    const dist = tf.add(pairwiseDistance(x0, x1), tf.mul(targets.notSearch, 10)); // [B,n,n]
+    const dist = tf.add(pairwiseDistance(x0, x1), tf.mul(targets.notSearch, 10)) as tf.Tensor3D; // [B,n,n]
     const neg = rowMin(dist); // [B,n]
     const l = tf.relu(tf.add(tf.sub(pos, neg), margin)); // [B,n]
     const e = tf.mul(tf.exp(tf.div(w0, T)), targets.valid); // [B,n]
