@@ -1,8 +1,11 @@
 // MMA-curve figures (plotly {data, layout}): the HPatches convention of three
 // panels (overall, illumination, viewpoint), MMA (%) against the matching
 // threshold (px), one line per method with the same colour in every panel.
+// A method evaluated for several seeds is drawn as its mean with a ±1 sd band.
 import type { Figure } from "./chromium";
 import type { EvalSummary } from "../eval/metrics";
+import { aggregateSeeds } from "../eval/seeds";
+import { bandTrace, colourAt } from "./bands";
 
 export interface MmaFigureOptions {
   title?: string;
@@ -12,7 +15,11 @@ export interface MmaFigureOptions {
   height?: number;
 }
 
-const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+/** One method and its per-seed evaluations (one summary for a deterministic method). */
+export interface MethodSeeds {
+  label: string;
+  summaries: EvalSummary[];
+}
 
 const PANELS = [
   { key: "mma", pairs: "pairs", title: "Overall" },
@@ -20,36 +27,64 @@ const PANELS = [
   { key: "mma_v", pairs: "pairs_v", title: "Viewpoint" },
 ] as const;
 
+const axisName = (prefix: "x" | "y", i: number) => (i === 0 ? prefix : `${prefix}${i + 1}`);
+const pct = (v: number | null) => (v === null ? null : 100 * v);
+
 /** MMA curves of several evaluations (one summary per method) on one dataset. */
 export function mmaFigure(summaries: EvalSummary[], opts: MmaFigureOptions = {}): Figure {
+  return mmaSeedsFigure(
+    summaries.map((s, m) => ({ label: opts.labels?.[m] ?? s.method, summaries: [s] })),
+    opts,
+  );
+}
+
+/**
+ * MMA curves of several methods on one dataset, each over its seeds: the mean line and, for two
+ * seeds or more, a band of ±1 sample standard deviation across seeds. The legend gives each
+ * method's seed count.
+ */
+export function mmaSeedsFigure(methods: MethodSeeds[], opts: Omit<MmaFigureOptions, "labels"> = {}): Figure {
   const data: object[] = [];
-  summaries.forEach((s, m) => {
-    const label = opts.labels?.[m] ?? s.method;
-    const colour = COLOURS[m % COLOURS.length];
+  const aggregates = methods.map((m) => aggregateSeeds(m.summaries, m.label));
+  const anySeeds = aggregates.some((a) => a.seeds > 1);
+  aggregates.forEach((agg, m) => {
+    const label = agg.seeds > 1 ? `${agg.method} (${agg.seeds} seeds)` : agg.method;
+    const colour = colourAt(m);
     PANELS.forEach((p, i) => {
-      const y = s[p.key].map((v) => (v === null ? null : 100 * v));
+      const curve = agg[p.key];
+      const mean = curve.map((c) => pct(c.mean));
+      const lower = curve.map((c) => (c.mean === null || c.sd === null ? null : 100 * (c.mean - c.sd)));
+      const upper = curve.map((c) => (c.mean === null || c.sd === null ? null : 100 * (c.mean + c.sd)));
+      const axes = { xaxis: axisName("x", i), yaxis: axisName("y", i) };
+      const band = bandTrace(agg.thresholds, lower, upper, { colour, legendgroup: label, ...axes });
+      if (band) data.push(band);
       data.push({
         type: "scatter",
         mode: "lines+markers",
-        x: s.thresholds,
-        y,
+        x: agg.thresholds,
+        y: mean,
         name: label,
         legendgroup: label,
         showlegend: i === 0,
         line: { color: colour, width: 2 },
         marker: { size: 5 },
-        xaxis: i === 0 ? "x" : `x${i + 1}`,
-        yaxis: i === 0 ? "y" : `y${i + 1}`,
-        hovertemplate: `${label}<br>${p.title}: %{y:.1f}% at %{x} px<extra></extra>`,
+        ...axes,
+        ...(band ? { customdata: curve.map((c) => pct(c.sd)) } : {}),
+        hovertemplate: band
+          ? `${label}<br>${p.title}: %{y:.1f} ± %{customdata:.1f}% at %{x} px<extra></extra>`
+          : `${label}<br>${p.title}: %{y:.1f}% at %{x} px<extra></extra>`,
       });
     });
   });
   const counts = (p: (typeof PANELS)[number]) => {
-    const n = summaries.length ? summaries[0][p.pairs] : 0;
+    const n = aggregates.length ? aggregates[0][p.pairs] : 0;
     return `${p.title} (${n} pairs)`;
   };
+  const defaultTitle = anySeeds
+    ? "Mean matching accuracy (HPatches protocol), mean ± 1 sd over seeds"
+    : "Mean matching accuracy (HPatches protocol)";
   const layout: Record<string, unknown> = {
-    title: { text: opts.title ?? "Mean matching accuracy (HPatches protocol)" },
+    title: { text: opts.title ?? defaultTitle },
     width: opts.width ?? 1050,
     height: opts.height ?? 420,
     grid: { rows: 1, columns: 3, pattern: "independent" },
@@ -58,8 +93,8 @@ export function mmaFigure(summaries: EvalSummary[], opts: MmaFigureOptions = {})
     annotations: PANELS.map((p, i) => ({
       text: counts(p),
       showarrow: false,
-      xref: `x${i === 0 ? "" : i + 1} domain`,
-      yref: `y${i === 0 ? "" : i + 1} domain`,
+      xref: `${axisName("x", i)} domain`,
+      yref: `${axisName("y", i)} domain`,
       x: 0.5,
       y: 1.08,
       font: { size: 14 },
