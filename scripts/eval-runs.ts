@@ -1,0 +1,120 @@
+// Evaluate every finished training run on the test sets and print the ablation table over seeds:
+//   npm run eval-runs -- [--runs DIR] [--datasets DIR,DIR] [--baselines orb,kaze] [--out DIR] [--quiet]
+// Each run's final weights are evaluated once per dataset (HPatches protocol, the extractor's
+// defaults); the summary is kept as <run>/eval/<dataset>.json, so a second call only reads. The
+// classical baselines are evaluated once per dataset into <out>/baselines/. The table (MMA@1/3/5/10
+// overall, i, v as mean ± sd over seeds) is printed and written to <out>/ablation-table.csv, with
+// each ladder step set against the seed spread.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DatasetError } from "../lib/data/errors";
+import { readHPatches } from "../lib/data/hpatches";
+import { initEngine } from "../lib/engine/index";
+import { evaluateDataset } from "../lib/eval/evaluate";
+import type { EvalSummary } from "../lib/eval/metrics";
+import { createExtractor } from "../lib/eval/methods";
+import { aggregateSeeds, compareWithSpread, seedTable, SeedTableEntry, seedTableRows } from "../lib/eval/seeds";
+import { ROW_NAMES } from "../lib/training/config";
+import { listRuns, RunInfo, seedGroups } from "../lib/training/runs";
+import { RUN_FILES } from "../lib/training/trainer";
+import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
+import { existingDir, outputDir, parseCommandLine, runMain, UsageError } from "../lib/util/cli";
+import { projectPath } from "../lib/util/project";
+
+const USAGE = `usage: npm run eval-runs -- [--runs DIR] [--datasets DIR,DIR] [--baselines orb,kaze] [--out DIR] [--quiet]
+  --runs DIR          folder of run folders (default outputs/runs)
+  --datasets A,B      HPatches-layout test sets (default data/synthetic-hpatches,data/hpatches-sample)
+  --baselines M,N     classical methods evaluated beside the runs (default orb,kaze; "none" for none)
+  --out DIR           where the table and the baseline summaries go (default outputs/)
+  --quiet             no progress bars`;
+
+const OPTIONS = {
+  runs: { type: "string" },
+  datasets: { type: "string" },
+  baselines: { type: "string" },
+  out: { type: "string" },
+  quiet: { type: "boolean" },
+} as const;
+
+const datasetName = (dir: string) => path.basename(path.resolve(dir));
+
+/** A cached summary, or a fresh evaluation written to `file`. */
+async function summaryFor(file: string, method: string, dataset: string, quiet: boolean): Promise<EvalSummary> {
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as EvalSummary;
+  const extractor = await createExtractor(method);
+  try {
+    const { summary } = await evaluateDataset(dataset, extractor, { quiet });
+    writeJsonAtomicSync(file, summary);
+    return summary;
+  } finally {
+    extractor.dispose?.();
+  }
+}
+
+async function main(): Promise<void> {
+  const v = parseCommandLine(process.argv.slice(2), { usage: USAGE, options: OPTIONS });
+  const root = path.resolve(existingDir(v.runs ?? projectPath("outputs", "runs"), "--runs"));
+  const datasets = (v.datasets ?? "data/synthetic-hpatches,data/hpatches-sample").split(",").map((d) => existingDir(projectPathIfRelative(d), "--datasets"));
+  const baselines = v.baselines === "none" ? [] : (v.baselines ?? "orb,kaze").split(",");
+  for (const b of baselines) if (!["orb", "akaze", "kaze"].includes(b)) throw new UsageError(`--baselines ${v.baselines}: '${b}' is not orb, akaze or kaze`);
+  const out = path.resolve(outputDir(v.out ?? projectPath("outputs"), "--out"));
+  for (const d of datasets) readHPatches(d); // the whole layout checked before any work
+  const quiet = v.quiet === true;
+
+  const runs = listRuns({ roots: [root] }).filter((r) => r.finished);
+  if (runs.length === 0) throw new UsageError(`--runs ${root}: no finished run (a run is finished when its ${RUN_FILES.final} exists)`);
+  await initEngine({ quiet });
+
+  const tables: SeedTableEntry[] = [];
+  const groups = seedGroups(runs).sort((a, b) => ROW_NAMES.indexOf(a.config.row) - ROW_NAMES.indexOf(b.config.row) || a.config.teacher.localeCompare(b.config.teacher));
+  const summariesOf = async (run: RunInfo, dataset: string) =>
+    summaryFor(path.join(run.dir, "eval", `${datasetName(dataset)}.json`), path.join(run.dir, RUN_FILES.final), dataset, quiet);
+
+  for (const dataset of datasets) {
+    for (const method of baselines) {
+      const s = await summaryFor(path.join(out, "baselines", `${method}-${datasetName(dataset)}.json`), method, dataset, quiet);
+      tables.push({ row: method, teacher: "-", summaries: [s] });
+    }
+    const ladder: { group: (typeof groups)[number]; summaries: EvalSummary[] }[] = [];
+    for (const group of groups) {
+      const summaries: EvalSummary[] = [];
+      for (const run of group.runs) summaries.push({ ...(await summariesOf(run, dataset)), method: `${group.config.row}/${group.config.teacher} seed ${run.config.seed}` });
+      tables.push({ row: `${group.config.row} (${group.runs.length} seeds)`, teacher: group.config.teacher, summaries });
+      ladder.push({ group, summaries });
+    }
+    // Every row against the baseline row of the same teacher and scale, at 3 px.
+    for (const { group, summaries } of ladder) {
+      if (group.config.row === "baseline") continue;
+      const base = ladder.find((l) => l.group.config.row === "baseline" && l.group.config.teacher === group.config.teacher && l.group.config.steps === group.config.steps);
+      if (!base) continue;
+      const a = aggregateSeeds(summaries, `${group.config.row}/${group.config.teacher}`);
+      const b = aggregateSeeds(base.summaries, `baseline/${group.config.teacher}`);
+      for (const split of ["overall", "illumination", "viewpoint"] as const) {
+        try {
+          console.log(`${datasetName(dataset)}: ${compareWithSpread(a, b, { threshold: 3, split }).text}`);
+        } catch {
+          // a split without pairs in this dataset
+        }
+      }
+    }
+  }
+  const { csv } = seedTable(tables);
+  printTable(seedTableRows(tables), ["row", "teacher", "dataset", "split", "seeds", "MMA@1", "MMA@3", "MMA@5", "MMA@10"]);
+  writeFileAtomicSync(path.join(out, "ablation-table.csv"), csv);
+  console.log(`wrote ${path.relative(process.cwd(), path.join(out, "ablation-table.csv"))}`);
+}
+
+/** The chosen columns as a plain fixed-width text table (a console's width shows every column). */
+function printTable(rows: Record<string, unknown>[], columns: string[]): void {
+  const cell = (v: unknown) => (v === null || v === undefined ? "" : String(v));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i])).join("  ");
+  console.log(line(columns));
+  for (const r of rows) console.log(line(columns.map((c) => cell(r[c]))));
+}
+
+function projectPathIfRelative(p: string): string {
+  return path.isAbsolute(p) || fs.existsSync(p) ? p : projectPath(p);
+}
+
+runMain(main, [DatasetError]);
