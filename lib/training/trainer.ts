@@ -21,8 +21,7 @@ import { LossName, samfeatLosses, SamfeatLossOptions } from "../losses/index";
 import { Adam } from "../models/adam";
 import { checkpointMetadata, loadCheckpoint, readCheckpointState, saveCheckpoint } from "../models/checkpoint";
 import { SamFeatNet } from "../models/samfeat";
-import { canonicalJson } from "../teachers/cache";
-import { writeJsonAtomicSync } from "../util/atomic";
+import { appendJsonLine, gradientNorm, nonFinite, openRunFolder, readFolderConfig, readJsonLines, truncateJsonLines } from "../util/run-folder";
 import { progressBar } from "../util/progress";
 import { disposeBatch, toBatch } from "./batch";
 import { checkConfig, learningRate, TrainConfig } from "./config";
@@ -158,46 +157,12 @@ export function validate(net: SamFeatNet, config: TrainConfig, pairs: TrainingPa
 
 /** Read a run folder's config.json. */
 export function readRunConfig(dir: string): TrainConfig {
-  const file = path.join(dir, RUN_FILES.config);
-  let parsed: TrainConfig;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new Error(`${file}: cannot read the run's config (${(e as Error).message})`);
-  }
-  return checkConfig(parsed, file);
+  return readFolderConfig(path.join(dir, RUN_FILES.config), checkConfig);
 }
 
-/** Every record of metrics.jsonl (lines after a crash mid-line are dropped). */
+/** Every record of metrics.jsonl (a line cut by a kill is dropped). */
 export function readMetrics(dir: string): (TrainRecord | ValRecord)[] {
-  const file = path.join(dir, RUN_FILES.metrics);
-  if (!fs.existsSync(file)) return [];
-  const out: (TrainRecord | ValRecord)[] = [];
-  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line));
-    } catch {
-      // a line cut by a kill; the step is recomputed on resume
-    }
-  }
-  return out;
-}
-
-/** Keep the records of steps <= `step` (what the checkpoint being resumed had seen). */
-function truncateMetrics(dir: string, step: number): void {
-  const kept = readMetrics(dir).filter((r) => r.step <= step);
-  writeJsonLines(path.join(dir, RUN_FILES.metrics), kept);
-}
-
-function writeJsonLines(file: string, records: unknown[]): void {
-  fs.writeFileSync(file + ".tmp", records.map((r) => JSON.stringify(r) + "\n").join(""));
-  fs.renameSync(file + ".tmp", file);
-}
-
-/** The L2 norm over all gradients. */
-function gradientNorm(grads: tf.NamedTensorMap): number {
-  return tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+  return readJsonLines(path.join(dir, RUN_FILES.metrics));
 }
 
 /**
@@ -207,14 +172,7 @@ function gradientNorm(grads: tf.NamedTensorMap): number {
 export async function train(config: TrainConfig, dir: string, data: { train: PairSources; validation: PairSources }, opts: TrainOptions = {}): Promise<TrainResult> {
   checkConfig(config, "config");
   const files = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, path.join(dir, f)])) as Record<keyof typeof RUN_FILES, string>;
-  if (fs.existsSync(files.config)) {
-    if (!opts.resume) throw new Error(`${dir}: a run already exists there (continue it with --resume, or choose another --out)`);
-    const saved = readRunConfig(dir);
-    if (canonicalJson(saved) !== canonicalJson(config)) throw new Error(`${files.config}: the run there was made with another config; --resume continues a run only with the same flags`);
-  } else {
-    fs.mkdirSync(dir, { recursive: true });
-    writeJsonAtomicSync(files.config, config);
-  }
+  openRunFolder(dir, RUN_FILES.config, config, opts.resume === true, checkConfig);
 
   const net = new SamFeatNet({ ...config.network, seed: config.seed });
   const opt = new Adam(net.params, { lr: config.optimizer.lr, weightDecay: config.optimizer.weightDecay });
@@ -228,9 +186,9 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
     start = Number(metadata.step);
     opt.importState(Number(metadata.adam_steps), state);
     if (metadata.best_step !== undefined) best = { step: Number(metadata.best_step), mma3: Number(metadata.best_mma3) };
-    truncateMetrics(dir, start);
+    truncateJsonLines(files.metrics, start);
   } else if (fs.existsSync(files.metrics)) {
-    truncateMetrics(dir, 0);
+    truncateJsonLines(files.metrics, 0);
   }
 
   const schedule = new BatchSchedule(data.train.count, config.data.batch, config.seed);
@@ -251,7 +209,7 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
   });
   const saveLast = (step: number) => saveCheckpoint(files.last, net, meta(step), opt.exportState().moments);
   const record = (r: TrainRecord | ValRecord) => {
-    fs.appendFileSync(files.metrics, JSON.stringify(r) + "\n");
+    appendJsonLine(files.metrics, r);
     opts.onRecord?.(r);
   };
 
@@ -280,11 +238,10 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
       const t2 = performance.now();
       tf.dispose([value, ...Object.values(kept)]);
 
-      const bad = Object.entries(terms).filter(([, v]) => !Number.isFinite(v));
-      if (bad.length > 0 || !Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      const what = nonFinite(terms, loss, gradNorm);
+      if (what !== undefined) {
         tf.dispose(Object.values(grads));
         disposeBatch(batch);
-        const what = bad.length > 0 ? `loss term ${bad.map(([k, v]) => `'${k}' is ${v}`).join(", ")}` : !Number.isFinite(loss) ? `the total loss is ${loss}` : `the gradient norm is ${gradNorm}`;
         const kept = fs.existsSync(files.last) ? `the last good checkpoint, ${files.last} (step ${checkpointMetadata(files.last).step}), is kept` : "no checkpoint had been written yet";
         throw new DivergenceError(`step ${step + 1}: ${what}; training stopped before the update, ${kept}`);
       }
