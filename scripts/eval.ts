@@ -1,6 +1,7 @@
 // HPatches-protocol evaluation of one method on one sequence folder.
 //   npm run eval -- --dataset DIR --method METHOD [--max-keypoints N] [--export-npz TAG] [--json FILE] [--out DIR] [--skip-unreadable] [--quiet]
-// METHOD: orb | akaze | kaze | path to a trained checkpoint. Prints the MMA table
+// METHOD: orb | akaze | kaze | path to a trained checkpoint | desdis:FILE (a patch network on the
+// keypoints of --detector kaze | samfeat:CHECKPOINT). Prints the MMA table
 // (1..10 px; overall / illumination / viewpoint), the per-split summary and the
 // homography-accuracy table; writes them as CSV to --out (default outputs/), the MMA
 // curves as HTML (+ PNG when Chromium is available) beside them, and the summary as JSON.
@@ -12,7 +13,8 @@ import { DatasetError } from "../lib/data/errors";
 import { readHPatches } from "../lib/data/hpatches";
 import { initEngine } from "../lib/engine";
 import { EvaluationResult, evaluateDataset, UnreadableImageError } from "../lib/eval/evaluate";
-import { checkMethod, createExtractor, MethodError } from "../lib/eval/methods";
+import { checkDetector } from "../lib/desdis/patch-extractor";
+import { checkMethod, createExtractor, isPatchMethod, MethodError } from "../lib/eval/methods";
 import { homographyRows, mmaCurveRows, summaryRows, toCsv, toDataFrame } from "../lib/eval/tables";
 import { showFigure } from "../lib/plots/display";
 import { mmaFigure } from "../lib/plots/mma";
@@ -21,9 +23,10 @@ import { integerFlag, outputDir, outputFile, parseCommandLine, required, runMain
 import { projectPath } from "../lib/util/project";
 
 const USAGE = [
-  "usage: npm run eval -- --dataset DIR --method METHOD [--max-keypoints N] [--export-npz TAG] [--json FILE] [--out DIR] [--skip-unreadable] [--quiet]",
+  "usage: npm run eval -- --dataset DIR --method METHOD [--detector D] [--max-keypoints N] [--export-npz TAG] [--json FILE] [--out DIR] [--skip-unreadable] [--quiet]",
   "  --dataset DIR        HPatches-layout folder: <seq>/1.<ext>..N.<ext> and H_1_k (i_* illumination, v_* viewpoint)",
-  "  --method METHOD      orb | akaze | kaze | a SAMFeat checkpoint file",
+  "  --method METHOD      orb | akaze | kaze | a SAMFeat checkpoint file | desdis:FILE (a patch network file)",
+  "  --detector D         desdis:FILE only: kaze (default) or samfeat:CHECKPOINT, whose keypoints the patch network describes",
   "  --max-keypoints N    keep the N highest-scoring keypoints per image (default: all)",
   "  --export-npz TAG     also write each image's features as <seq>/<k>.<ext>.TAG (.npz, D2-Net layout)",
   "  --json FILE          write the summary as JSON",
@@ -35,6 +38,7 @@ const USAGE = [
 interface Args {
   dataset: string;
   method: string;
+  detector?: string;
   maxKeypoints?: number;
   exportNpz?: string;
   json?: string;
@@ -50,6 +54,7 @@ function parseArgs(argv: string[]): Args {
     options: {
       dataset: { type: "string" },
       method: { type: "string" },
+      detector: { type: "string" },
       "max-keypoints": { type: "string" },
       "export-npz": { type: "string" },
       json: { type: "string" },
@@ -60,6 +65,12 @@ function parseArgs(argv: string[]): Args {
   });
   const dataset = required(v.dataset, "--dataset", "the sequence folder");
   const method = checkMethod(required(v.method, "--method", "orb, akaze, kaze or a checkpoint file"));
+  const detector = v.detector;
+  if (detector !== undefined) {
+    if (!isPatchMethod(method)) throw new UsageError(`--detector ${detector}: only a desdis:FILE method takes a detector`);
+    const check = checkDetector(detector);
+    if (!check.ok) throw new UsageError(check.message);
+  }
   const maxKeypoints = integerFlag(v["max-keypoints"], "--max-keypoints");
   const exportNpz = v["export-npz"];
   if (exportNpz !== undefined && !/^[A-Za-z0-9_-]+$/.test(exportNpz)) {
@@ -67,7 +78,7 @@ function parseArgs(argv: string[]): Args {
   }
   const json = v.json === undefined ? undefined : outputFile(v.json, "--json");
   const outDir = path.resolve(outputDir(v.out ?? projectPath("outputs"), "--out"));
-  return { dataset, method, maxKeypoints, exportNpz, json, outDir, skipUnreadable: v["skip-unreadable"], quiet: v.quiet };
+  return { dataset, method, detector, maxKeypoints, exportNpz, json, outDir, skipUnreadable: v["skip-unreadable"], quiet: v.quiet };
 }
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, "_");
@@ -76,7 +87,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   readHPatches(args.dataset); // the whole layout (names, homographies) before any work
   await initEngine({ quiet: args.quiet });
-  const extractor = await createExtractor(args.method, { maxKeypoints: args.maxKeypoints });
+  const extractor = await createExtractor(args.method, { maxKeypoints: args.maxKeypoints, detector: args.detector });
   let result: EvaluationResult;
   try {
     result = await evaluateDataset(args.dataset, extractor, {
