@@ -41,17 +41,25 @@ export function inNotebook(): boolean {
   return kernelWriter() !== undefined;
 }
 
+export interface DisplayOptions {
+  /** Name this output, so a later call with `update` can replace it (Jupyter's display_id). */
+  displayId?: string;
+  /** Replace the output named `displayId` (update_display_data) instead of adding one. */
+  update?: boolean;
+}
+
 /**
  * Publish one display_data output with every representation in `bundle`; the
  * front end picks the richest one it can render. Binary values (Uint8Array)
  * are base64-encoded as the Jupyter protocol requires.
  */
-export function displayBundle(bundle: MimeBundle, metadata: Record<string, unknown> = {}): void {
+export function displayBundle(bundle: MimeBundle, metadata: Record<string, unknown> = {}, opts: DisplayOptions = {}): void {
   const write = kernelWriter();
   if (!write) throw new Error("lib/notebook/kernel: displayBundle called outside a tslab kernel");
   const data: MimeBundle = {};
   for (const [type, value] of Object.entries(bundle)) {
     data[type] = value instanceof Uint8Array ? Buffer.from(value).toString("base64") : value;
   }
-  write({ data, metadata, transient: {} }, false);
+  if (opts.update && !opts.displayId) throw new Error("lib/notebook/kernel: an update needs the displayId of the output it replaces");
+  write({ data, metadata, transient: opts.displayId ? { display_id: opts.displayId } : {} }, opts.update ?? false);
 }

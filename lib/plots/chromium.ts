@@ -91,14 +91,12 @@ export async function figureToPng(fig: Figure, opts: PngOptions = {}): Promise<U
     browser = found.path;
   }
   const { width, height } = pngSize(fig, opts);
-  const { timeoutMs } = { ...DEFAULTS, ...opts };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "samfeat-png-"));
   try {
     const page = path.join(dir, "figure.html");
     fs.writeFileSync(page, renderPage(fig, width, height));
-    const args = [...CHROMIUM_FLAGS, `--user-data-dir=${path.join(dir, "profile")}`, pathToFileURL(page).href];
-    const { stdout, stderr, code } = await run(browser, args, timeoutMs);
-    const result = /<pre id="result">([^<]*)<\/pre>/.exec(stdout)?.[1] ?? "";
+    const { dom, stderr, code } = await dumpDom(page, { ...opts, browser });
+    const result = /<pre id="result">([^<]*)<\/pre>/.exec(dom)?.[1] ?? "";
     const prefix = "data:image/png;base64,";
     if (!result.startsWith(prefix)) {
       const why = result && result !== "pending" ? result : lastLine(stderr) || `exit code ${code}`;
@@ -107,6 +105,23 @@ export async function figureToPng(fig: Figure, opts: PngOptions = {}): Promise<U
     return new Uint8Array(Buffer.from(result.slice(prefix.length), "base64"));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Load an HTML file in headless Chromium and return the DOM as it stands once the virtual-time
+ * budget (30 s of page time, usually far less of real time) has let its scripts run. A fresh
+ * profile per call; the browser is gone when this returns.
+ */
+export async function dumpDom(file: string, opts: { browser: string; timeoutMs?: number }): Promise<{ dom: string; stderr: string; code: number | null }> {
+  const { timeoutMs } = { ...DEFAULTS, ...opts };
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "samfeat-chromium-"));
+  try {
+    const args = [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, pathToFileURL(path.resolve(file)).href];
+    const { stdout, stderr, code } = await run(opts.browser, args, timeoutMs);
+    return { dom: stdout, stderr, code };
+  } finally {
+    fs.rmSync(profile, { recursive: true, force: true });
   }
 }
 
@@ -155,7 +170,7 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ stdout: 
     }, timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
-      reject(new Error(`figureToPng: cannot start ${cmd}: ${e.message}`));
+      reject(new Error(`cannot start ${cmd}: ${e.message}`));
     });
     child.on("close", (code) => {
       clearTimeout(timer);

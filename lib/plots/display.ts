@@ -5,13 +5,35 @@
 //   image/png                       static viewers, nbconvert, anything else
 // Outside a notebook the same calls write files under outputs/ (figures, images)
 // or print (tables).
+//
+// Where the plotly library comes from (it is 2.5 MB even compressed, and a saved
+// notebook must stay small). The first figure of a kernel session sends the
+// library to the front end in an output of its own, then at once replaces that
+// output (update_display_data) with an empty one. The front end has run the
+// script by then (classic Notebook 6 and JupyterLab run an output's scripts when
+// they render it; window.Plotly outlives the output), while the saved notebook
+// keeps only the empty replacement: every figure output holds the JSON, the PNG
+// and a small script that draws the chart once window.Plotly exists. This was
+// chosen over a <script src> to a file served by Jupyter (/files/ or
+// /nbextensions/ URLs depend on the server's root directory and JUPYTER_PATH, and
+// break for a notebook opened elsewhere) and over a server run by the kernel
+// (unreachable from a remote browser, gone when the kernel stops). What it gives:
+//   live session           interactive (library sent once per kernel session; after
+//                          a page reload, restart the kernel to send it again)
+//   reopened notebook      the PNG (scripts of a trusted notebook find no Plotly and
+//                          keep the PNG); re-running a cell makes it interactive again
+//   GitHub, untrusted      the PNG
+//   HTML export            interactive when exported with lib/notebook/export-html
+//                          (which adds the library to the page); a plain
+//                          `jupyter nbconvert --to html` page shows the PNG
 import * as path from "node:path";
 import sharp from "sharp";
 import { writeFileAtomicSync } from "../util/atomic";
 import { projectPath } from "../util/project";
 import { displayBundle, inNotebook, MimeBundle } from "../notebook/kernel";
 import { Figure, figureToPng, findChromium, pngSize } from "./chromium";
-import { escapeHtml, figureHtml, figureTitle, standaloneHtml } from "./html";
+import { randomBytes } from "node:crypto";
+import { escapeHtml, figureHtml, figureTitle, plotlyLibraryScript, standaloneHtml } from "./html";
 
 export { figureToPng, findChromium } from "./chromium";
 export type { Figure } from "./chromium";
@@ -19,7 +41,7 @@ export type { Figure } from "./chromium";
 /** Where figures and images land when not in a notebook. */
 export const OUTPUTS_DIR = projectPath("outputs");
 
-// The plotly library is inlined with the first figure of a kernel session only.
+// Whether this kernel session has sent the plotly library to the front end.
 // Kept on globalThis because tslab recompiles this module when its source changes.
 const LIBRARY_SENT = Symbol.for("samfeat.plots.plotlyLibrarySent");
 const sessionState = globalThis as unknown as Record<symbol, boolean | undefined>;
@@ -44,12 +66,13 @@ export interface FigureBundle {
 }
 
 /**
- * Every representation of `fig`. The PNG comes from headless Chromium; when
- * that is unavailable the bundle has no image/png and `note` says why.
+ * Every representation of `fig` (without the plotly library). The PNG comes from
+ * headless Chromium; when that is unavailable the bundle has no image/png and
+ * `note` says why.
  */
 export async function figureBundle(
   fig: Figure,
-  opts: { includeLibrary?: boolean; browser?: string; width?: number; height?: number } = {},
+  opts: { browser?: string; width?: number; height?: number } = {},
 ): Promise<FigureBundle> {
   let png: Uint8Array | undefined;
   let note: string | undefined;
@@ -69,7 +92,7 @@ export async function figureBundle(
   const title = figureTitle(fig) || "untitled";
   const bundle: MimeBundle = {
     "application/vnd.plotly.v1+json": { data: fig.data, layout: fig.layout, ...(fig.config ? { config: fig.config } : {}) },
-    "text/html": figureHtml(fig, { includeLibrary: opts.includeLibrary ?? true, png, note }),
+    "text/html": figureHtml(fig, { png, note }),
     "text/plain": `<Figure: ${title}>${note ? `\n${note}` : ""}`,
   };
   const metadata: Record<string, unknown> = {};
@@ -81,20 +104,35 @@ export async function figureBundle(
 }
 
 /**
- * Show a plotly figure. In a notebook: one output (plotly JSON + HTML + PNG).
+ * Send the plotly library to the notebook front end for this page, without
+ * leaving it in the notebook: an output that runs the loader script, replaced
+ * at once by an empty one.
+ */
+function sendPlotlyLibrary(): void {
+  const displayId = `plotly-library-${randomBytes(6).toString("hex")}`;
+  displayBundle({ "text/html": plotlyLibraryScript(), "text/plain": "" }, {}, { displayId });
+  displayBundle({ "text/plain": "" }, {}, { displayId, update: true });
+}
+
+/**
+ * Show a plotly figure. In a notebook: one output (plotly JSON + HTML + PNG),
+ * preceded once per kernel session by the library (see the top of this file).
  * Elsewhere: writes <outDir>/<name>.html (self-contained, interactive) and
  * <name>.png, and prints one line naming them.
  */
 export async function showFigure(fig: Figure, opts: FigureOptions = {}): Promise<void> {
   if (inNotebook()) {
-    const { bundle, metadata } = await figureBundle(fig, { ...opts, includeLibrary: !sessionState[LIBRARY_SENT] });
+    const { bundle, metadata } = await figureBundle(fig, opts);
+    if (!sessionState[LIBRARY_SENT]) {
+      sendPlotlyLibrary();
+      sessionState[LIBRARY_SENT] = true;
+    }
     displayBundle(bundle, metadata);
-    sessionState[LIBRARY_SENT] = true;
     return;
   }
   const stem = fileStem(opts.name, figureTitle(fig), "figure");
   const dir = opts.outDir ?? OUTPUTS_DIR;
-  const { png, note } = await figureBundle(fig, { ...opts, includeLibrary: true });
+  const { png, note } = await figureBundle(fig, opts);
   const htmlFile = path.join(dir, `${stem}.html`);
   writeFileAtomicSync(htmlFile, standaloneHtml(fig, { png, note }));
   const written = [htmlFile];

@@ -3,9 +3,11 @@
 // scripts are dropped, a data-URL <img> survives).
 //
 // plotly.js-dist ships a 10 MB unminified bundle. Inlined as gzip + base64 it
-// costs about 2.5 MB, and it is emitted only once per page (the first figure of
-// a kernel session, or each standalone file); later figures wait for
-// window.Plotly. Decompression uses the browser's DecompressionStream.
+// costs about 2.5 MB, so it goes only where a page must stand alone: standalone
+// figure files and HTML exports of notebooks (withPlotlyLibrary). A figure's own
+// HTML never carries it; it waits for window.Plotly, keeping the PNG meanwhile
+// (how notebooks get the library: see display.ts). Decompression uses the
+// browser's DecompressionStream.
 import * as fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
@@ -38,13 +40,16 @@ export function plotlyLibraryScript(): string {
 }
 
 export interface FigureHtmlOptions {
-  /** Include the plotly library loader before the figure. */
-  includeLibrary: boolean;
+  /** Include the plotly library loader before the figure (default false). */
+  includeLibrary?: boolean;
   /** Static render shown until (or instead of) the interactive chart. */
   png?: Uint8Array;
   /** One line shown under the figure (e.g. why there is no static render). */
   note?: string;
 }
+
+/** Class of every figure's container div: how exports and tests find the figures of a page. */
+export const FIGURE_CLASS = "samfeat-plotly-figure";
 
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -58,7 +63,7 @@ export function figureTitle(fig: Figure): string {
 }
 
 /** An HTML fragment showing `fig`: PNG fallback inside a div the script replaces with the live chart. */
-export function figureHtml(fig: Figure, opts: FigureHtmlOptions): string {
+export function figureHtml(fig: Figure, opts: FigureHtmlOptions = {}): string {
   const id = `plot-${randomBytes(6).toString("hex")}`;
   const height = (fig.layout as { height?: number }).height ?? 450;
   const alt = escapeHtml(figureTitle(fig) || "plotly figure");
@@ -67,7 +72,7 @@ export function figureHtml(fig: Figure, opts: FigureHtmlOptions): string {
     : "";
   const note = opts.note ? `<div style="font-size:smaller;color:#666">${escapeHtml(opts.note)}</div>` : "";
   const figure = jsonForScript({ data: fig.data, layout: fig.layout, config: { responsive: true, ...fig.config } });
-  return `${opts.includeLibrary ? plotlyLibraryScript() + "\n" : ""}<div id="${id}" style="width:100%;min-height:${height}px">${fallback}</div>${note}
+  return `${opts.includeLibrary ? plotlyLibraryScript() + "\n" : ""}<div id="${id}" class="${FIGURE_CLASS}" style="width:100%;min-height:${height}px">${fallback}</div>${note}
 <script>
 (function draw(tries) {
   var el = document.getElementById("${id}");
@@ -93,4 +98,16 @@ export function standaloneHtml(fig: Figure, opts: { png?: Uint8Array; note?: str
 ${figureHtml(fig, { includeLibrary: true, ...opts })}
 </body></html>
 `;
+}
+
+/**
+ * An HTML page (e.g. an nbconvert export of a notebook) with the plotly library added to its head
+ * when it shows at least one figure, so its figures draw without any server. Pages without figures
+ * come back unchanged.
+ */
+export function withPlotlyLibrary(page: string): string {
+  if (!page.includes(FIGURE_CLASS)) return page;
+  const head = page.indexOf("</head>");
+  if (head < 0) return plotlyLibraryScript() + "\n" + page;
+  return page.slice(0, head) + plotlyLibraryScript() + "\n" + page.slice(head);
 }

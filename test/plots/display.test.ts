@@ -1,6 +1,7 @@
 // Display pieces that need no kernel: the figure bundle (plotly JSON + HTML +
-// PNG from headless chromium), the PNG-less fallback, atomic file output, the
-// inlined plotly library, PNG encoding of images and table formatting.
+// PNG from headless chromium, never the plotly library), the PNG-less fallback,
+// atomic file output, the inlined plotly library and where it goes, PNG
+// encoding of images and table formatting.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -10,7 +11,7 @@ import { gunzipSync } from "node:zlib";
 import sharp from "sharp";
 import * as dfd from "danfojs-node";
 import { encodePng, figureBundle, findChromium, showFigure, tableCells } from "../../lib/plots/display";
-import { figureHtml, plotlyLibraryScript } from "../../lib/plots/html";
+import { FIGURE_CLASS, figureHtml, plotlyLibraryScript, withPlotlyLibrary } from "../../lib/plots/html";
 import { displayBundle, inNotebook } from "../../lib/notebook/kernel";
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -63,10 +64,13 @@ test("figure bundle carries plotly JSON, HTML and a PNG of the requested size", 
   const html = bundle["text/html"] as string;
   assert.ok(html.includes(`src="data:image/png;base64,${Buffer.from(png).toString("base64")}"`));
   assert.ok(html.includes("Plotly.newPlot"));
+  // The library is not in the bundle: the output stays the size of its PNG and JSON.
+  assert.ok(!html.includes("atob(") && !html.includes("DecompressionStream"));
+  assert.ok(html.length < 4 * png.length + 10_000, `figure HTML is ${html.length} characters`);
 });
 
 test("without a browser the figure still has JSON + HTML and says why the PNG is missing", async () => {
-  const { bundle, png, note } = await figureBundle(FIG, { browser: "/nonexistent/chromium", includeLibrary: false });
+  const { bundle, png, note } = await figureBundle(FIG, { browser: "/nonexistent/chromium" });
   assert.equal(png, undefined);
   assert.ok(!("image/png" in bundle));
   assert.ok("application/vnd.plotly.v1+json" in bundle && "text/html" in bundle);
@@ -110,7 +114,20 @@ test("the inlined plotly library decompresses to plotly.js-dist byte for byte", 
   const source = fs.readFileSync(require.resolve("plotly.js-dist"));
   assert.ok(gunzipSync(Buffer.from(b64, "base64")).equals(source));
   assert.ok(b64.length < source.length / 3, "inlined library should be well under the 10 MB source");
-  assert.ok(!figureHtml(FIG, { includeLibrary: false }).includes("atob("));
+  assert.ok(!figureHtml(FIG).includes("atob("));
+  assert.ok(figureHtml(FIG, { includeLibrary: true }).startsWith(script));
+});
+
+test("withPlotlyLibrary adds the library once, in the head, only to pages showing a figure", () => {
+  const figure = figureHtml(FIG);
+  const page = `<!doctype html><html><head><title>t</title></head><body>${figure}${figure}</body></html>`;
+  const out = withPlotlyLibrary(page);
+  assert.equal(out.split("DecompressionStream").length - 1, 1);
+  assert.ok(out.indexOf("DecompressionStream") < out.indexOf("</head>"));
+  assert.equal(out.split(`class="${FIGURE_CLASS}"`).length - 1, 2);
+  assert.equal(out.replace(plotlyLibraryScript() + "\n", ""), page);
+  const plain = "<html><head></head><body><p>no figures</p></body></html>";
+  assert.equal(withPlotlyLibrary(plain), plain);
 });
 
 test("encodePng round-trips RGB pixels exactly", async () => {
