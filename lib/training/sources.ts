@@ -62,6 +62,14 @@ export class SourceError extends Error {}
 /** Keypoint pseudo-labels of one image ([N,2] x, y), from a labeler and its cache. */
 export type KeypointLookup = (image: RgbImage, file: string) => Promise<Float32Array>;
 
+export interface SourcesSnapshot {
+  files: string[];
+  images: RgbImage[];
+  keypoints: Float32Array[];
+  keys: CacheKey[];
+  cacheRoot: string;
+}
+
 /** A list of images with everything a pair needs, the teacher targets read back from the cache on demand. */
 export class PairSources {
   private readonly recent = new Map<number, TeacherOutput>();
@@ -76,6 +84,15 @@ export class PairSources {
 
   get count(): number {
     return this.files.length;
+  }
+
+  /** Everything needed to rebuild these sources on another thread (plain data, structured-cloneable). */
+  snapshot(): SourcesSnapshot {
+    return { files: this.files, images: this.images, keypoints: this.keypoints, keys: this.keys, cacheRoot: this.cache.root };
+  }
+
+  static fromSnapshot(s: SourcesSnapshot): PairSources {
+    return new PairSources(s.files, s.images, s.keypoints, s.keys, new TeacherCache(s.cacheRoot));
   }
 
   /**

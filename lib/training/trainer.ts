@@ -23,10 +23,11 @@ import { checkpointMetadata, loadCheckpoint, readCheckpointState, saveCheckpoint
 import { SamFeatNet } from "../models/samfeat";
 import { appendJsonLine, gradientNorm, nonFinite, openRunFolder, readFolderConfig, readJsonLines, truncateJsonLines } from "../util/run-folder";
 import { progressBar } from "../util/progress";
-import { disposeBatch, toBatch } from "./batch";
+import { disposeBatch, toBatch, toTensors } from "./batch";
 import { checkConfig, learningRate, TrainConfig } from "./config";
 import { makePair, PairOptions, TrainingPair } from "./pairs";
-import { BatchSchedule, seedFor } from "./schedule";
+import { createBatchSource } from "./prefetch";
+import { seedFor } from "./schedule";
 import type { PairSources } from "./sources";
 
 export const RUN_FILES = {
@@ -47,7 +48,7 @@ export interface TrainRecord {
   loss: number;
   terms: Partial<Record<LossName, number>>;
   grad_norm: number;
-  batch_ms: number;
+  batch_ms: number; // waiting for the batch (its assembly when not prefetched) and making its tensors
   step_ms: number; // forward, losses, backward
   update_ms: number; // Adam
   tensors: number;
@@ -83,6 +84,8 @@ export interface TrainOptions {
   shouldStop?: () => boolean;
   /** Called after every step and validation. */
   onRecord?: (r: TrainRecord | ValRecord) => void;
+  /** Build the next batch on a worker thread while a step trains (default true; inline where a worker cannot start). */
+  prefetch?: boolean;
   /** For tests: replace a term's value (e.g. with NaN) at a given step, before the check. */
   corruptTerm?: { step: number; term: LossName };
 }
@@ -191,7 +194,6 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
     truncateJsonLines(files.metrics, 0);
   }
 
-  const schedule = new BatchSchedule(data.train.count, config.data.batch, config.seed);
   const valPairs = validationPairs(config, data.validation);
   const pairOpts = pairOptions(config);
   const lossOpts = lossOptions(config);
@@ -217,11 +219,12 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
   bar.tick(start, start > 0 ? `resumed at step ${start}` : "");
   let status: RunStatus = "finished";
   let reached = start;
+  const batches = await createBatchSource(data.train, { batch: config.data.batch, seed: config.seed, pairOptions: pairOpts, prefetch: opts.prefetch });
+  if (batches.reason && !opts.quiet) console.log(batches.reason);
   try {
     for (let step = start; step < config.steps; step++) {
       const t0 = performance.now();
-      const pairs = schedule.step(step).map(({ image, seed }) => makePair(data.train.source(image), new Rng(seed), pairOpts));
-      const batch = toBatch(pairs);
+      const batch = toTensors(await batches.next(step));
       const t1 = performance.now();
 
       const lr = learningRate(config, step);
@@ -295,6 +298,7 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
     if (status === "finished") saveCheckpoint(files.final, net, meta(config.steps));
   } finally {
     bar.stop();
+    await batches.close();
     opt.dispose();
     net.dispose();
   }

@@ -120,3 +120,21 @@ test("a NaN in a loss term stops the run naming the term, before the update, and
   // The kept checkpoint is usable: every weight finite.
   for (const [, w] of weights(last)) assert.ok(w.every(Number.isFinite));
 });
+
+test("batches prefetched on a worker thread are the arrays the loop would build inline", async () => {
+  const { createBatchSource } = await import("../../lib/training/prefetch");
+  const opts = { batch: 2, seed: 9, pairOptions: { size: 48 } };
+  const worker = await createBatchSource(sources.train, opts);
+  const inline = await createBatchSource(sources.train, { ...opts, prefetch: false });
+  assert.equal(worker.mode, "worker", worker.reason);
+  assert.equal(inline.mode, "inline");
+  try {
+    for (const step of [0, 1, 2, 5]) {
+      const [a, b] = [await worker.next(step), await inline.next(step)];
+      assert.deepEqual(a, b, `step ${step}`);
+    }
+  } finally {
+    await worker.close();
+    await inline.close();
+  }
+});
