@@ -26,9 +26,8 @@ import { teacherStudentRegularizer } from "../losses/teacher-student";
 import { Adam } from "../models/adam";
 import { loadPatchCheckpoint, patchCheckpointMetadata, savePatchCheckpoint } from "../models/patch-checkpoint";
 import { createPatchNet, PATCH_SIZE, PatchDescriptorNet, PatchForward } from "../models/patch-descriptors";
-import { canonicalJson } from "../teachers/cache";
-import { writeFileAtomicSync, writeJsonAtomicSync } from "../util/atomic";
 import { progressBar } from "../util/progress";
+import { appendJsonLine, DivergenceError, gradientNorm, nonFinite, openRunFolder, readFolderConfig, readJsonLines, truncateJsonLines } from "../util/run-folder";
 import { asFloat32, fromFloat32, NamedArray, readSafetensors, writeSafetensors } from "../util/safetensors";
 import { checkDistillConfig, DistillConfig, distillLearningRate, TripletLoss } from "./config";
 import type { HeldOutSet } from "./held-out";
@@ -92,8 +91,7 @@ export interface DistillData {
   teacher?: PatchDescriptorNet;
 }
 
-/** The run diverged: the message names the step and the term. */
-export class DivergenceError extends Error {}
+export { DivergenceError };
 
 /** The triplet loss of a batch of pairs. */
 export function tripletLoss(name: TripletLoss, a: PatchForward, p: PatchForward): tf.Scalar {
@@ -116,39 +114,12 @@ export function createRunNetwork(config: DistillConfig): PatchDescriptorNet {
 
 /** Read a run folder's config.json. */
 export function readDistillConfig(dir: string): DistillConfig {
-  const file = path.join(dir, DISTILL_FILES.config);
-  let parsed: DistillConfig;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new Error(`${file}: cannot read the run's config (${(e as Error).message})`);
-  }
-  return checkDistillConfig(parsed, file);
+  return readFolderConfig(path.join(dir, DISTILL_FILES.config), checkDistillConfig);
 }
 
 /** Every record of metrics.jsonl (a line cut by a kill is dropped). */
 export function readDistillMetrics(dir: string): DistillRecord[] {
-  const file = path.join(dir, DISTILL_FILES.metrics);
-  if (!fs.existsSync(file)) return [];
-  const out: DistillRecord[] = [];
-  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line));
-    } catch {
-      // recomputed on resume
-    }
-  }
-  return out;
-}
-
-function truncateMetrics(dir: string, step: number): void {
-  const kept = readDistillMetrics(dir).filter((r) => r.step <= step);
-  writeFileAtomicSync(path.join(dir, DISTILL_FILES.metrics), kept.map((r) => JSON.stringify(r) + "\n").join(""));
-}
-
-function gradientNorm(grads: tf.NamedTensorMap): number {
-  return tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+  return readJsonLines(path.join(dir, DISTILL_FILES.metrics));
 }
 
 /** PatchDescriptorNet numbers its dropout masks by a per-network call counter; a resumed run sets it where the interrupted one was. */
@@ -167,13 +138,7 @@ export async function distill(config: DistillConfig, dir: string, data: DistillD
   checkDistillConfig(config, "config");
   if ((config.teacher === null) !== (data.teacher === undefined)) throw new Error(`distill: the config ${config.teacher ? "names a teacher but none was given" : "has no teacher but one was given"}`);
   const files = Object.fromEntries(Object.entries(DISTILL_FILES).map(([k, f]) => [k, path.join(dir, f)])) as Record<keyof typeof DISTILL_FILES, string>;
-  if (fs.existsSync(files.config)) {
-    if (!opts.resume) throw new Error(`${dir}: a run already exists there (continue it with --resume, or choose another --out)`);
-    if (canonicalJson(readDistillConfig(dir)) !== canonicalJson(config)) throw new Error(`${files.config}: the run there was made with another config; --resume continues a run only with the same flags`);
-  } else {
-    fs.mkdirSync(dir, { recursive: true });
-    writeJsonAtomicSync(files.config, config);
-  }
+  openRunFolder(dir, DISTILL_FILES.config, config, opts.resume === true, checkDistillConfig);
 
   const net = createRunNetwork(config);
   const opt = new Adam(net.params, { lr: config.optimizer.lr, weightDecay: config.optimizer.weightDecay });
@@ -193,9 +158,9 @@ export async function distill(config: DistillConfig, dir: string, data: DistillD
       start = Number(meta.step);
       setDropoutCalls(net, PASSES_PER_STEP * start);
       if (meta.best_step !== undefined) best = { step: Number(meta.best_step), fpr95: Number(meta.best_fpr95) };
-      truncateMetrics(dir, start);
+      truncateJsonLines(files.metrics, start);
     } else if (fs.existsSync(files.metrics)) {
-      truncateMetrics(dir, 0);
+      truncateJsonLines(files.metrics, 0);
     }
   } catch (e) {
     opt.dispose();
@@ -223,7 +188,7 @@ export async function distill(config: DistillConfig, dir: string, data: DistillD
     savePatchCheckpoint(files.last, net, meta(step));
   };
   const record = (r: DistillRecord) => {
-    fs.appendFileSync(files.metrics, JSON.stringify(r) + "\n");
+    appendJsonLine(files.metrics, r);
     opts.onRecord?.(r);
   };
 
@@ -259,11 +224,10 @@ export async function distill(config: DistillConfig, dir: string, data: DistillD
       const gradNorm = gradientNorm(grads);
       tf.dispose([value, anchors, positives, ...teacherDesc, ...Object.values(kept)]);
 
-      const bad = Object.entries(terms).filter(([, v]) => !Number.isFinite(v));
-      if (bad.length > 0 || !Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      const what = nonFinite(terms, loss, gradNorm);
+      if (what !== undefined) {
         tf.dispose(Object.values(grads));
         net.discardBatchStats();
-        const what = bad.length > 0 ? `loss term ${bad.map(([k, v]) => `'${k}' is ${v}`).join(", ")}` : !Number.isFinite(loss) ? `the total loss is ${loss}` : `the gradient norm is ${gradNorm}`;
         const keptFile = fs.existsSync(files.last) ? `the last good checkpoint, ${files.last} (step ${patchCheckpointMetadata(files.last).step}), is kept` : "no checkpoint had been written yet";
         throw new DivergenceError(`step ${step + 1}: ${what}; training stopped before the update, ${keptFile}`);
       }

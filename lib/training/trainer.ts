@@ -21,7 +21,7 @@ import { LossName, samfeatLosses, SamfeatLossOptions } from "../losses/index";
 import { Adam } from "../models/adam";
 import { checkpointMetadata, loadCheckpoint, readCheckpointState, saveCheckpoint } from "../models/checkpoint";
 import { SamFeatNet } from "../models/samfeat";
-import { appendJsonLine, gradientNorm, nonFinite, openRunFolder, readFolderConfig, readJsonLines, truncateJsonLines } from "../util/run-folder";
+import { appendJsonLine, DivergenceError, gradientNorm, nonFinite, openRunFolder, readFolderConfig, readJsonLines, truncateJsonLines } from "../util/run-folder";
 import { progressBar } from "../util/progress";
 import { disposeBatch, toBatch, toTensors } from "./batch";
 import { checkConfig, learningRate, TrainConfig } from "./config";
@@ -90,8 +90,7 @@ export interface TrainOptions {
   corruptTerm?: { step: number; term: LossName };
 }
 
-/** The run diverged: `message` names the step and the term. */
-export class DivergenceError extends Error {}
+export { DivergenceError };
 
 export function pairOptions(config: TrainConfig): Partial<PairOptions> {
   const d = config.data;

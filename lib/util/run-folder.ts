@@ -9,6 +9,9 @@ import * as tf from "@tensorflow/tfjs";
 import { canonicalJson } from "../teachers/cache";
 import { writeFileAtomicSync, writeJsonAtomicSync } from "./atomic";
 
+/** A run diverged (a non-finite loss or gradient): the message names the step and the term. */
+export class DivergenceError extends Error {}
+
 /** The config of an existing run folder, parsed and checked by `check` (which throws naming the field). */
 export function readFolderConfig<C>(file: string, check: (c: C, source: string) => C): C {
   let parsed: C;
