@@ -161,29 +161,42 @@ export async function encodePng(rgb: { width: number; height: number; data: Uint
   return new Uint8Array(await sharp(Buffer.from(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), { raw }).png().toBuffer());
 }
 
-/** Show an RGB image: in a notebook as one output (titled HTML + PNG); elsewhere written to <outDir>/<name>.png. */
+/**
+ * Show an RGB image. In a notebook: the title as a markdown output, then the image as JPEG (quality
+ * 90) with a text fallback. One copy of the pixels only: an HTML variant embedding them again (as a
+ * caption needs) would double the saved notebook, and photographs are several times smaller as JPEG
+ * than as PNG. Elsewhere: written losslessly to <outDir>/<name>.png.
+ */
 export async function showImage(
   rgb: { width: number; height: number; data: Uint8Array /* [H,W,3] */ },
   opts: ImageOptions = {},
 ): Promise<void> {
-  const png = await encodePng(rgb);
   const title = opts.title ?? "";
   if (inNotebook()) {
-    const src = `data:image/png;base64,${Buffer.from(png).toString("base64")}`;
-    const caption = title ? `<figcaption><b>${escapeHtml(title)}</b></figcaption>` : "";
+    if (title) displayBundle({ "text/markdown": `**${escapeMarkdown(title)}**`, "text/plain": title });
     displayBundle(
-      {
-        "image/png": png,
-        "text/html": `<figure style="margin:0">${caption}<img src="${src}" alt="${escapeHtml(title || "image")}" style="max-width:100%"></figure>`,
-        "text/plain": `<Image ${rgb.width}x${rgb.height}${title ? `: ${title}` : ""}>`,
-      },
-      { "image/png": { width: rgb.width, height: rgb.height } },
+      { "image/jpeg": await encodeJpeg(rgb), "text/plain": `<Image ${rgb.width}x${rgb.height}${title ? `: ${title}` : ""}>` },
+      { "image/jpeg": { width: rgb.width, height: rgb.height } },
     );
     return;
   }
   const file = path.join(opts.outDir ?? OUTPUTS_DIR, `${fileStem(opts.name, title, "image")}.png`);
-  writeFileAtomicSync(file, png);
+  writeFileAtomicSync(file, await encodePng(rgb));
   console.log(`image: ${path.relative(process.cwd(), file)}`);
+}
+
+/** Encode an 8-bit RGB image as JPEG (quality 90, no chroma subsampling, so thin coloured marks stay sharp). */
+export async function encodeJpeg(rgb: { width: number; height: number; data: Uint8Array /* [H,W,3] */ }): Promise<Uint8Array> {
+  if (rgb.data.length !== rgb.width * rgb.height * 3) {
+    throw new Error(`encodeJpeg: ${rgb.data.length} bytes is not ${rgb.width}x${rgb.height}x3 RGB`);
+  }
+  const raw = { width: rgb.width, height: rgb.height, channels: 3 as const };
+  return new Uint8Array(await sharp(Buffer.from(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), { raw }).jpeg({ quality: 90, chromaSubsampling: "4:4:4" }).toBuffer());
+}
+
+/** Markdown-escape a title (it is shown as bold text). */
+function escapeMarkdown(s: string): string {
+  return s.replace(/([\\`*_{}\[\]<>#|])/g, "\\$1");
 }
 
 /** The parts of a danfo DataFrame a table needs (duck-typed: loading danfo here would load a second tfjs). */

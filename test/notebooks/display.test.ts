@@ -47,3 +47,32 @@ test("in a kernel, showFigure emits one output with plotly JSON, HTML and PNG; t
     scratch.remove();
   }
 });
+
+test("in a kernel, showImage emits the title as markdown and the pixels once, as a JPEG of the image's size", async () => {
+  const scratch = scratchDir();
+  try {
+    // A 64x48 image: left half red, right half blue.
+    const file = scratch.notebook("image.ipynb", [
+      'import { showImage } from "./lib/plots/display";',
+      `const data = new Uint8Array(64 * 48 * 3);\nfor (let p = 0; p < 64 * 48; p++) data.set((p % 64) < 32 ? [255, 0, 0] : [0, 0, 255], 3 * p);\nawait showImage({ width: 64, height: 48, data }, { title: "a_b test" });`,
+    ]);
+    const run = await executeNotebook(file, { timeoutSec: 180 });
+    assert.ok(run.ok, formatFailure(run));
+    const outputs = notebookCells(run.notebookJson!)[1].outputs!;
+    assert.equal(outputs.length, 2);
+    assert.deepEqual(Object.keys(outputs[0].data!).sort(), ["text/markdown", "text/plain"]);
+    assert.equal(mime(outputs[0], "text/markdown"), "**a\\_b test**");
+    assert.deepEqual(Object.keys(outputs[1].data!).sort(), ["image/jpeg", "text/plain"]);
+    const jpeg = Buffer.from(mime(outputs[1], "image/jpeg"), "base64");
+    const sharp = (await import("sharp")).default;
+    const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([info.width, info.height, info.channels], [64, 48, 3]);
+    // Colours survive the JPEG within a few levels away from the edge.
+    const at = (x: number, y: number) => Array.from(data.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3));
+    for (const [x, want] of [[8, [255, 0, 0]], [56, [0, 0, 255]]] as const) {
+      at(x, 24).forEach((v, c) => assert.ok(Math.abs(v - want[c]) <= 6, `(${x}, 24) channel ${c}: ${v}`));
+    }
+  } finally {
+    scratch.remove();
+  }
+});
