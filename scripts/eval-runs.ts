@@ -18,13 +18,15 @@ import { ROW_NAMES } from "../lib/training/config";
 import { listRuns, RunInfo, seedGroups } from "../lib/training/runs";
 import { RUN_FILES } from "../lib/training/trainer";
 import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
-import { existingDir, outputDir, parseCommandLine, runMain, UsageError } from "../lib/util/cli";
+import { existingDir, outputDir, parseCommandLine, positiveFlag, runMain, UsageError } from "../lib/util/cli";
 import { projectPath } from "../lib/util/project";
 
-const USAGE = `usage: npm run eval-runs -- [--runs DIR] [--datasets DIR,DIR] [--baselines orb,kaze] [--out DIR] [--quiet]
+const USAGE = `usage: npm run eval-runs -- [--runs DIR] [--datasets DIR,DIR] [--baselines orb,kaze] [--threshold P] [--out DIR] [--quiet]
   --runs DIR          folder of run folders (default outputs/runs)
   --datasets A,B      HPatches-layout test sets (default data/synthetic-hpatches,data/hpatches-sample)
   --baselines M,N     classical methods evaluated beside the runs (default orb,kaze; "none" for none)
+  --threshold P       detection probability a trained model's keypoint needs (default 0.9, the release's;
+                      a lower one shows the descriptors of an under-trained detector)
   --out DIR           where the table and the baseline summaries go (default outputs/)
   --quiet             no progress bars`;
 
@@ -32,6 +34,7 @@ const OPTIONS = {
   runs: { type: "string" },
   datasets: { type: "string" },
   baselines: { type: "string" },
+  threshold: { type: "string" },
   out: { type: "string" },
   quiet: { type: "boolean" },
 } as const;
@@ -39,9 +42,9 @@ const OPTIONS = {
 const datasetName = (dir: string) => path.basename(path.resolve(dir));
 
 /** A cached summary, or a fresh evaluation written to `file`. */
-async function summaryFor(file: string, method: string, dataset: string, quiet: boolean): Promise<EvalSummary> {
+async function summaryFor(file: string, method: string, dataset: string, quiet: boolean, threshold?: number): Promise<EvalSummary> {
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as EvalSummary;
-  const extractor = await createExtractor(method);
+  const extractor = await createExtractor(method, threshold === undefined ? {} : { threshold });
   try {
     const { summary } = await evaluateDataset(dataset, extractor, { quiet });
     writeJsonAtomicSync(file, summary);
@@ -60,6 +63,10 @@ async function main(): Promise<void> {
   const out = path.resolve(outputDir(v.out ?? projectPath("outputs"), "--out"));
   for (const d of datasets) readHPatches(d); // the whole layout checked before any work
   const quiet = v.quiet === true;
+  const threshold = positiveFlag(v.threshold, "--threshold", true);
+  if (threshold !== undefined && threshold > 1) throw new UsageError(`--threshold ${v.threshold}: a probability in [0, 1]`);
+  // Summaries at another threshold are kept apart from the protocol's.
+  const suffix = threshold === undefined ? "" : `-threshold${threshold}`;
 
   const runs = listRuns({ roots: [root] }).filter((r) => r.finished);
   if (runs.length === 0) throw new UsageError(`--runs ${root}: no finished run (a run is finished when its ${RUN_FILES.final} exists)`);
@@ -68,7 +75,7 @@ async function main(): Promise<void> {
   const tables: SeedTableEntry[] = [];
   const groups = seedGroups(runs).sort((a, b) => ROW_NAMES.indexOf(a.config.row) - ROW_NAMES.indexOf(b.config.row) || a.config.teacher.localeCompare(b.config.teacher));
   const summariesOf = async (run: RunInfo, dataset: string) =>
-    summaryFor(path.join(run.dir, "eval", `${datasetName(dataset)}.json`), path.join(run.dir, RUN_FILES.final), dataset, quiet);
+    summaryFor(path.join(run.dir, "eval", `${datasetName(dataset)}${suffix}.json`), path.join(run.dir, RUN_FILES.final), dataset, quiet, threshold);
 
   for (const dataset of datasets) {
     for (const method of baselines) {
@@ -100,8 +107,9 @@ async function main(): Promise<void> {
   }
   const { csv } = seedTable(tables);
   printTable(seedTableRows(tables), ["row", "teacher", "dataset", "split", "seeds", "MMA@1", "MMA@3", "MMA@5", "MMA@10"]);
-  writeFileAtomicSync(path.join(out, "ablation-table.csv"), csv);
-  console.log(`wrote ${path.relative(process.cwd(), path.join(out, "ablation-table.csv"))}`);
+  const table = path.join(out, `ablation-table${suffix}.csv`);
+  writeFileAtomicSync(table, csv);
+  console.log(`wrote ${path.relative(process.cwd(), table)}`);
 }
 
 /** The chosen columns as a plain fixed-width text table (a console's width shows every column). */

@@ -15,18 +15,20 @@ import { initEngine } from "../lib/engine";
 import { EvaluationResult, evaluateDataset, UnreadableImageError } from "../lib/eval/evaluate";
 import { checkDetector } from "../lib/desdis/patch-extractor";
 import { checkMethod, createExtractor, isPatchMethod, MethodError } from "../lib/eval/methods";
+import { isBaselineName } from "../lib/eval/baselines";
 import { homographyRows, mmaCurveRows, summaryRows, toCsv, toDataFrame } from "../lib/eval/tables";
 import { showFigure } from "../lib/plots/display";
 import { mmaFigure } from "../lib/plots/mma";
 import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
-import { integerFlag, outputDir, outputFile, parseCommandLine, required, runMain, UsageError } from "../lib/util/cli";
+import { integerFlag, outputDir, outputFile, parseCommandLine, positiveFlag, required, runMain, UsageError } from "../lib/util/cli";
 import { projectPath } from "../lib/util/project";
 
 const USAGE = [
-  "usage: npm run eval -- --dataset DIR --method METHOD [--detector D] [--max-keypoints N] [--export-npz TAG] [--json FILE] [--out DIR] [--skip-unreadable] [--quiet]",
+  "usage: npm run eval -- --dataset DIR --method METHOD [--detector D] [--threshold P] [--max-keypoints N] [--export-npz TAG] [--json FILE] [--out DIR] [--skip-unreadable] [--quiet]",
   "  --dataset DIR        HPatches-layout folder: <seq>/1.<ext>..N.<ext> and H_1_k (i_* illumination, v_* viewpoint)",
   "  --method METHOD      orb | akaze | kaze | a SAMFeat checkpoint file | desdis:FILE (a patch network file)",
   "  --detector D         desdis:FILE only: kaze (default) or samfeat:CHECKPOINT, whose keypoints the patch network describes",
+  "  --threshold P        SAMFeat checkpoints: detection probability a keypoint needs (default 0.9, the release's)",
   "  --max-keypoints N    keep the N highest-scoring keypoints per image (default: all)",
   "  --export-npz TAG     also write each image's features as <seq>/<k>.<ext>.TAG (.npz, D2-Net layout)",
   "  --json FILE          write the summary as JSON",
@@ -39,6 +41,7 @@ interface Args {
   dataset: string;
   method: string;
   detector?: string;
+  threshold?: number;
   maxKeypoints?: number;
   exportNpz?: string;
   json?: string;
@@ -55,6 +58,7 @@ function parseArgs(argv: string[]): Args {
       dataset: { type: "string" },
       method: { type: "string" },
       detector: { type: "string" },
+      threshold: { type: "string" },
       "max-keypoints": { type: "string" },
       "export-npz": { type: "string" },
       json: { type: "string" },
@@ -71,6 +75,10 @@ function parseArgs(argv: string[]): Args {
     const check = checkDetector(detector);
     if (!check.ok) throw new UsageError(check.message);
   }
+  const threshold = positiveFlag(v.threshold, "--threshold", true);
+  if (threshold !== undefined && (threshold > 1 || isPatchMethod(method) || isBaselineName(method))) {
+    throw new UsageError(`--threshold ${v.threshold}: a probability in [0, 1], for a SAMFeat checkpoint only`);
+  }
   const maxKeypoints = integerFlag(v["max-keypoints"], "--max-keypoints");
   const exportNpz = v["export-npz"];
   if (exportNpz !== undefined && !/^[A-Za-z0-9_-]+$/.test(exportNpz)) {
@@ -78,7 +86,7 @@ function parseArgs(argv: string[]): Args {
   }
   const json = v.json === undefined ? undefined : outputFile(v.json, "--json");
   const outDir = path.resolve(outputDir(v.out ?? projectPath("outputs"), "--out"));
-  return { dataset, method, detector, maxKeypoints, exportNpz, json, outDir, skipUnreadable: v["skip-unreadable"], quiet: v.quiet };
+  return { dataset, method, detector, threshold, maxKeypoints, exportNpz, json, outDir, skipUnreadable: v["skip-unreadable"], quiet: v.quiet };
 }
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, "_");
@@ -87,7 +95,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   readHPatches(args.dataset); // the whole layout (names, homographies) before any work
   await initEngine({ quiet: args.quiet });
-  const extractor = await createExtractor(args.method, { maxKeypoints: args.maxKeypoints, detector: args.detector });
+  const extractor = await createExtractor(args.method, { maxKeypoints: args.maxKeypoints, detector: args.detector, threshold: args.threshold });
   let result: EvaluationResult;
   try {
     result = await evaluateDataset(args.dataset, extractor, {

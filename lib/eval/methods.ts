@@ -12,6 +12,8 @@ export interface MethodOptions {
   maxKeypoints?: number;
   /** desdis:FILE only: the keypoint detector, kaze (default) or samfeat:CHECKPOINT */
   detector?: string;
+  /** SAMFeat checkpoints only: keep pixels whose detection probability is at least this (default 0.9, the release's) */
+  threshold?: number;
 }
 
 const DESDIS_PREFIX = "desdis:";
@@ -45,11 +47,15 @@ export async function createExtractor(method: string, opts: MethodOptions = {}):
     }
   }
   if (opts.detector !== undefined) throw new MethodError(`--detector ${opts.detector}: only a desdis:FILE method takes a detector`);
+  if (opts.threshold !== undefined && isBaselineName(method)) throw new MethodError(`--threshold ${opts.threshold}: only a SAMFeat checkpoint takes a detection threshold`);
   if (isBaselineName(method)) {
     return createBaseline(method, opts.maxKeypoints === undefined ? {} : { maxKeypoints: opts.maxKeypoints });
   }
   try {
-    return loadSamFeatExtractor(method, opts.maxKeypoints === undefined ? {} : { topK: opts.maxKeypoints });
+    return loadSamFeatExtractor(method, {
+      ...(opts.maxKeypoints === undefined ? {} : { topK: opts.maxKeypoints }),
+      ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
+    });
   } catch (e) {
     throw new MethodError(`--method ${(e as Error).message}`);
   }

@@ -68,7 +68,7 @@ test("in a kernel, showImage emits the title as markdown and the pixels once, as
     const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height, info.channels], [64, 48, 3]);
     // Colours survive the JPEG within a few levels away from the edge.
-    const at = (x: number, y: number) => Array.from(data.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3));
+    const at = (x: number, y: number): number[] => Array.from(data.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3));
     for (const [x, want] of [[8, [255, 0, 0]], [56, [0, 0, 255]]] as const) {
       at(x, 24).forEach((v, c) => assert.ok(Math.abs(v - want[c]) <= 6, `(${x}, 24) channel ${c}: ${v}`));
     }
