@@ -1,6 +1,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { randomValues } from "../engine/helpers";
 import { initEngine } from "../../lib/engine";
 import { hardnetLoss } from "../../lib/losses/hardnet";
 import { DesDisStudent, L2NetDescriptor, oihwToHwio, patchesFromNCHW } from "../../lib/models/patch-descriptors";
@@ -9,18 +10,9 @@ before(async () => {
   await initEngine({ backend: "cpu", quiet: true });
 });
 
-/** Deterministic values in [0, 1) (mulberry32). */
+/** Deterministic values in [0, 1) (mulberry32, as the engine tests' randomValues). */
 function uniform(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  return out;
+  return randomValues(n, seed).map((v) => (v + 1) / 2);
 }
 
 // method.md B.3's table counts the trainable parameters: convolution weights plus the one conv bias of

@@ -1,6 +1,7 @@
 // Shared by the patch-loss tests: 2-D unit vectors from angles, and a finite-difference gradient check.
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { randomValues } from "../engine/helpers";
 
 /** Unit vectors (cos t, sin t) for angles in degrees, as an [N,2] tensor. */
 export function unitVectors(degrees: number[]): tf.Tensor2D {
@@ -8,19 +9,7 @@ export function unitVectors(degrees: number[]): tf.Tensor2D {
   return tf.tensor2d(v, [degrees.length, 2]);
 }
 
-/** Deterministic values in [-1, 1) (mulberry32). */
-export function randomValues(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
+export { randomValues };
 
 export function l2normalize(x: tf.Tensor2D): tf.Tensor2D {
   return tf.div(x, tf.norm(x, 2, 1, true)) as tf.Tensor2D;
