@@ -15,6 +15,7 @@ import type { EvalSummary } from "../lib/eval/metrics";
 import { createExtractor } from "../lib/eval/methods";
 import { aggregateSeeds, compareWithSpread, seedTable, SeedTableEntry, seedTableRows } from "../lib/eval/seeds";
 import { ROW_NAMES } from "../lib/training/config";
+import { baselineSummaryFile, runSummaryFile } from "../lib/training/results";
 import { listRuns, RunInfo, seedGroups } from "../lib/training/runs";
 import { RUN_FILES } from "../lib/training/trainer";
 import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   const quiet = v.quiet === true;
   const threshold = positiveFlag(v.threshold, "--threshold", true);
   if (threshold !== undefined && threshold > 1) throw new UsageError(`--threshold ${v.threshold}: a probability in [0, 1]`);
-  // Summaries at another threshold are kept apart from the protocol's.
+  // Summaries and tables at another threshold are kept apart from the protocol's.
   const suffix = threshold === undefined ? "" : `-threshold${threshold}`;
 
   const runs = listRuns({ roots: [root] }).filter((r) => r.finished);
@@ -75,11 +76,11 @@ async function main(): Promise<void> {
   const tables: SeedTableEntry[] = [];
   const groups = seedGroups(runs).sort((a, b) => ROW_NAMES.indexOf(a.config.row) - ROW_NAMES.indexOf(b.config.row) || a.config.teacher.localeCompare(b.config.teacher));
   const summariesOf = async (run: RunInfo, dataset: string) =>
-    summaryFor(path.join(run.dir, "eval", `${datasetName(dataset)}${suffix}.json`), path.join(run.dir, RUN_FILES.final), dataset, quiet, threshold);
+    summaryFor(runSummaryFile(run.dir, dataset, threshold), path.join(run.dir, RUN_FILES.final), dataset, quiet, threshold);
 
   for (const dataset of datasets) {
     for (const method of baselines) {
-      const s = await summaryFor(path.join(out, "baselines", `${method}-${datasetName(dataset)}.json`), method, dataset, quiet);
+      const s = await summaryFor(baselineSummaryFile(path.join(out, "baselines"), method, dataset), method, dataset, quiet);
       tables.push({ row: method, teacher: "-", summaries: [s] });
     }
     const ladder: { group: (typeof groups)[number]; summaries: EvalSummary[] }[] = [];

@@ -27,7 +27,7 @@ import { Adam } from "../models/adam";
 import { loadPatchCheckpoint, patchCheckpointMetadata, savePatchCheckpoint } from "../models/patch-checkpoint";
 import { createPatchNet, PATCH_SIZE, PatchDescriptorNet, PatchForward } from "../models/patch-descriptors";
 import { progressBar } from "../util/progress";
-import { appendJsonLine, DivergenceError, gradientNorm, nonFinite, openRunFolder, readFolderConfig, readJsonLines, truncateJsonLines } from "../util/run-folder";
+import { appendJsonLine, DivergenceError, gradientNorm, nonFinite, openRunFolder, readFolderConfig, readJsonLines, truncateJsonLines, yieldToEventLoop } from "../util/run-folder";
 import { asFloat32, fromFloat32, NamedArray, readSafetensors, writeSafetensors } from "../util/safetensors";
 import { checkDistillConfig, DistillConfig, distillLearningRate, TripletLoss } from "./config";
 import type { HeldOutSet } from "./held-out";
@@ -256,6 +256,9 @@ export async function distill(config: DistillConfig, dir: string, data: DistillD
           savePatchCheckpoint(files.best, net, meta(done));
         }
       }
+      // A step is one long synchronous stretch: let the event loop run once, so a Ctrl-C (a signal
+      // handler, a macrotask) is seen before the next step rather than at the end of the run.
+      await yieldToEventLoop();
       const stopping = opts.shouldStop?.() === true && done < config.steps;
       if (done % config.checkpointEvery === 0 || done === config.steps || stopping) saveLast(done);
       const shown = Object.entries(terms).map(([k, v]) => `${k} ${v!.toFixed(3)}`).join(" ");

@@ -21,7 +21,7 @@ import { LossName, samfeatLosses, SamfeatLossOptions } from "../losses/index";
 import { Adam } from "../models/adam";
 import { checkpointMetadata, loadCheckpoint, readCheckpointState, saveCheckpoint } from "../models/checkpoint";
 import { SamFeatNet } from "../models/samfeat";
-import { appendJsonLine, DivergenceError, gradientNorm, nonFinite, openRunFolder, readFolderConfig, readJsonLines, truncateJsonLines } from "../util/run-folder";
+import { appendJsonLine, DivergenceError, gradientNorm, nonFinite, openRunFolder, readFolderConfig, readJsonLines, truncateJsonLines, yieldToEventLoop } from "../util/run-folder";
 import { progressBar } from "../util/progress";
 import { disposeBatch, toBatch, toTensors } from "./batch";
 import { checkConfig, learningRate, TrainConfig } from "./config";
@@ -285,6 +285,9 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
           saveCheckpoint(files.best, net, meta(done));
         }
       }
+      // A step is one long synchronous stretch: let the event loop run once, so a Ctrl-C (a signal
+      // handler, a macrotask) is seen before the next step rather than at the end of the run.
+      await yieldToEventLoop();
       const stopping = opts.shouldStop?.() === true && done < config.steps;
       if (done % config.checkpointEvery === 0 || done === config.steps || stopping) saveLast(done);
       const shown = Object.entries(terms).map(([k, v]) => `${k} ${v!.toFixed(3)}`).join(" ");

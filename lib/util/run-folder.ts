@@ -81,3 +81,8 @@ export function nonFinite(terms: Record<string, number | undefined>, loss: numbe
   if (!Number.isFinite(gradNorm)) return `the gradient norm is ${gradNorm}`;
   return undefined;
 }
+
+/** Resolve after the event loop has run its pending macrotasks (signal handlers, I/O callbacks). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -88,3 +88,26 @@ test("a run killed with SIGKILL resumes with --resume to the weights of an unint
   assert.equal(finished.status, 0);
   assert.match(finished.stdout, /is finished \(final\.safetensors\); nothing to do/);
 });
+
+test("Ctrl-C (SIGINT) saves a checkpoint at the current step and exits 0 with how to continue", async () => {
+  const out = path.join(root, "interrupted");
+  const child = spawn(process.execPath, ["--import", "tsx", SCRIPT, ...args(out, ["--steps", "40"])], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  const metrics = () => {
+    const dirs = fs.existsSync(out) ? fs.readdirSync(out) : [];
+    const f = dirs.length ? path.join(out, dirs[0], RUN_FILES.metrics) : "";
+    return f && fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").filter((l) => l.includes('"train"')).length : 0;
+  };
+  const deadline = Date.now() + 120_000;
+  while (metrics() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.kill("SIGINT");
+  const code = await new Promise((r) => child.once("exit", r));
+  assert.equal(code, 0);
+  const m = /interrupted at step (\d+) of 40; checkpoint .*last\.safetensors; continue with the same flags and --resume/.exec(stdout);
+  assert.ok(m, stdout);
+  const [dir] = fs.readdirSync(out);
+  const { checkpointMetadata } = await import("../../lib/models/checkpoint");
+  assert.equal(checkpointMetadata(path.join(out, dir, RUN_FILES.last)).step, m![1]);
+  assert.ok(Number(m![1]) < 40 && !fs.existsSync(path.join(out, dir, RUN_FILES.final)));
+});
