@@ -43,11 +43,12 @@ const OPTIONS = {
 const datasetName = (dir: string) => path.basename(path.resolve(dir));
 
 /** A cached summary, or a fresh evaluation written to `file`. */
-async function summaryFor(file: string, method: string, dataset: string, quiet: boolean, threshold?: number): Promise<EvalSummary> {
+async function summaryFor(file: string, method: string, dataset: string, quiet: boolean, threshold?: number, label = method): Promise<EvalSummary> {
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as EvalSummary;
   const extractor = await createExtractor(method, threshold === undefined ? {} : { threshold });
   try {
-    const { summary } = await evaluateDataset(dataset, extractor, { quiet });
+    // Named by `label` (the run's folder name), so the kept file holds no machine path.
+    const summary = { ...(await evaluateDataset(dataset, extractor, { quiet })).summary, method: label, dataset: path.relative(projectPath(), path.resolve(dataset)) };
     writeJsonAtomicSync(file, summary);
     return summary;
   } finally {
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
   const tables: SeedTableEntry[] = [];
   const groups = seedGroups(runs).sort((a, b) => ROW_NAMES.indexOf(a.config.row) - ROW_NAMES.indexOf(b.config.row) || a.config.teacher.localeCompare(b.config.teacher));
   const summariesOf = async (run: RunInfo, dataset: string) =>
-    summaryFor(runSummaryFile(run.dir, dataset, threshold), path.join(run.dir, RUN_FILES.final), dataset, quiet, threshold);
+    summaryFor(runSummaryFile(run.dir, dataset, threshold), path.join(run.dir, RUN_FILES.final), dataset, quiet, threshold, `${run.name}/${RUN_FILES.final}`);
 
   for (const dataset of datasets) {
     for (const method of baselines) {
