@@ -5,7 +5,7 @@
 // description. The teachers and equal-weight students are the L2-Net network; light students DesDis-d.
 // Weights do not change the speed: the networks are freshly initialised. Medians over R repeats.
 import { readRgb, resizeRgb } from "../lib/data/image";
-import { checkDetector, createPatchDetector, cutKeypointPatches } from "../lib/desdis/patch-extractor";
+import { detectorProblem, createPatchDetector, cutKeypointPatches } from "../lib/desdis/patch-extractor";
 import { describePatches } from "../lib/desdis/patch-eval";
 import { initEngine } from "../lib/engine/index";
 import { createPatchNet, PatchDescriptorNet } from "../lib/models/patch-descriptors";
@@ -31,8 +31,8 @@ async function main(): Promise<void> {
     return n;
   });
   const detectorName = v.detector ?? "kaze";
-  const check = checkDetector(detectorName);
-  if (!check.ok) throw new UsageError(check.message);
+  const problem = detectorProblem(detectorName);
+  if (problem !== undefined) throw new UsageError(problem);
   const keypoints = integerFlag(v.keypoints, "--keypoints") ?? 1000;
   const repeats = integerFlag(v.repeats, "--repeats") ?? 3;
   const engine = await initEngine({ quiet: true });

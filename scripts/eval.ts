@@ -13,7 +13,7 @@ import { DatasetError } from "../lib/data/errors";
 import { readHPatches } from "../lib/data/hpatches";
 import { initEngine } from "../lib/engine";
 import { EvaluationResult, evaluateDataset, UnreadableImageError } from "../lib/eval/evaluate";
-import { checkDetector } from "../lib/desdis/patch-extractor";
+import { detectorProblem } from "../lib/desdis/patch-extractor";
 import { checkMethod, createExtractor, isPatchMethod, MethodError } from "../lib/eval/methods";
 import { isBaselineName } from "../lib/eval/baselines";
 import { homographyRows, mmaCurveRows, summaryRows, toCsv, toDataFrame } from "../lib/eval/tables";
@@ -72,8 +72,8 @@ function parseArgs(argv: string[]): Args {
   const detector = v.detector;
   if (detector !== undefined) {
     if (!isPatchMethod(method)) throw new UsageError(`--detector ${detector}: only a desdis:FILE method takes a detector`);
-    const check = checkDetector(detector);
-    if (!check.ok) throw new UsageError(check.message);
+    const problem = detectorProblem(detector);
+    if (problem !== undefined) throw new UsageError(problem);
   }
   const threshold = positiveFlag(v.threshold, "--threshold", true);
   if (threshold !== undefined && (threshold > 1 || isPatchMethod(method) || isBaselineName(method))) {

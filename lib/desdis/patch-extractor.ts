@@ -38,15 +38,19 @@ export interface PatchDetector {
   dispose?(): void;
 }
 
-/** The --detector values: "kaze" or "samfeat:FILE" (an existing file). Returns the value or a message. */
-export function checkDetector(value: string): { ok: true } | { ok: false; message: string } {
-  if (value === "kaze") return { ok: true };
+/**
+ * The --detector values: "kaze" or "samfeat:FILE" (an existing file). Returns what is wrong, or
+ * undefined for a usable value (a plain string, not a tagged union: notebooks compile lib/ without
+ * strictNullChecks, where a union tagged by a boolean does not narrow).
+ */
+export function detectorProblem(value: string): string | undefined {
+  if (value === "kaze") return undefined;
   if (value.startsWith("samfeat:")) {
     const file = value.slice("samfeat:".length);
-    if (fs.existsSync(file) && fs.statSync(file).isFile()) return { ok: true };
-    return { ok: false, message: `--detector ${value}: ${file}: file not found` };
+    if (fs.existsSync(file) && fs.statSync(file).isFile()) return undefined;
+    return `--detector ${value}: ${file}: file not found`;
   }
-  return { ok: false, message: `--detector ${value}: expected kaze or samfeat:CHECKPOINT` };
+  return `--detector ${value}: expected kaze or samfeat:CHECKPOINT`;
 }
 
 /** Highest scores first, at most `k`. */
@@ -106,8 +110,8 @@ function samfeatDetector(file: string): PatchDetector {
 }
 
 export async function createPatchDetector(value: string): Promise<PatchDetector> {
-  const check = checkDetector(value);
-  if (!check.ok) throw new Error(check.message);
+  const problem = detectorProblem(value);
+  if (problem !== undefined) throw new Error(problem);
   return value === "kaze" ? kazeDetector() : samfeatDetector(value.slice("samfeat:".length));
 }
 
