@@ -4,17 +4,13 @@ import * as tf from "@tensorflow/tfjs";
 import { initEngine } from "../../lib/engine";
 import { hardnetLoss } from "../../lib/losses/hardnet";
 import { choiceIndices, hardestNegativePairs, hardnetDistanceMatrix, hardnetMiningMatrix } from "../../lib/losses/patch-mining";
-import { checkGradients, l2normalize, randomValues, unitVectors } from "./patch-helpers";
+import { checkGradients, l2normalize, randomValues, unitVectors, scalarValue } from "./patch-helpers";
 
 before(async () => {
   await initEngine({ backend: "cpu", quiet: true });
 });
 
-const value = (t: tf.Scalar) => {
-  const v = t.dataSync()[0];
-  t.dispose();
-  return v;
-};
+const value = scalarValue;
 
 // Unit vectors at angle t apart are 2 sin(t/2) apart. The reference's epsilons (sqrt(. + 1e-6) + 1e-8)
 // move these distances by < 2e-6.

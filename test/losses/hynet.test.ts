@@ -3,17 +3,13 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initEngine } from "../../lib/engine";
 import { hynetLoss } from "../../lib/losses/hynet";
-import { checkGradients, l2normalize, randomValues, unitVectors } from "./patch-helpers";
+import { checkGradients, l2normalize, randomValues, unitVectors, scalarValue } from "./patch-helpers";
 
 before(async () => {
   await initEngine({ backend: "cpu", quiet: true });
 });
 
-const value = (t: tf.Scalar) => {
-  const v = t.dataSync()[0];
-  t.dispose();
-  return v;
-};
+const value = scalarValue;
 
 // Three pairs: a = 0, 60, 180 deg; p = 20, 100, 210 deg; raw norms |x_a| = 2, 1, 3 and |x_p| = 1.5, 1, 2.
 // Distances (2 sin(t/2), with the code's 1e-6): positives 0.347298 (20 deg), 0.684041 (40), 0.517639 (30).

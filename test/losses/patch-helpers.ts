@@ -11,6 +11,13 @@ export function unitVectors(degrees: number[]): tf.Tensor2D {
 
 export { randomValues };
 
+/** The number in a scalar, the tensor disposed. */
+export function scalarValue(t: tf.Scalar): number {
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+}
+
 export function l2normalize(x: tf.Tensor2D): tf.Tensor2D {
   return tf.div(x, tf.norm(x, 2, 1, true)) as tf.Tensor2D;
 }

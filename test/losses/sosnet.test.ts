@@ -3,17 +3,13 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initEngine } from "../../lib/engine";
 import { sosnetLoss, sosTerms } from "../../lib/losses/sosnet";
-import { checkGradients, l2normalize, randomValues, unitVectors } from "./patch-helpers";
+import { checkGradients, l2normalize, randomValues, unitVectors, scalarValue } from "./patch-helpers";
 
 before(async () => {
   await initEngine({ backend: "cpu", quiet: true });
 });
 
-const value = (t: tf.Scalar) => {
-  const v = t.dataSync()[0];
-  t.dispose();
-  return v;
-};
+const value = scalarValue;
 
 // Four pairs, two clusters: a = 0, 10, 180, 190 deg; p = 5, 25, 185, 195 deg. Distances of unit vectors
 // t apart are 2 sin(t/2) (the code's sqrt(. + 1e-6) moves them by < 1e-5 here; the numbers below include it).

@@ -4,17 +4,13 @@ import * as tf from "@tensorflow/tfjs";
 import { initEngine } from "../../lib/engine";
 import { choiceIndices } from "../../lib/losses/patch-mining";
 import { pairSimilarities, RegularizerForm, teacherStudentRegularizer } from "../../lib/losses/teacher-student";
-import { checkGradients, randomValues, unitVectors } from "./patch-helpers";
+import { checkGradients, randomValues, unitVectors, scalarValue } from "./patch-helpers";
 
 before(async () => {
   await initEngine({ backend: "cpu", quiet: true });
 });
 
-const value = (t: tf.Scalar) => {
-  const v = t.dataSync()[0];
-  t.dispose();
-  return v;
-};
+const value = scalarValue;
 
 // Three pairs of 2-D unit vectors (cosine = cos of the angle between them):
 //   student a = 0, 90, 200 deg, p = 30, 100, 230 deg;  teacher a = 0, 90, 200 deg, p = 10, 150, 180 deg.
