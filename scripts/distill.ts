@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
 import { ConfigError, DISTILL_DEFAULTS, distillRunName, REGULARIZERS, resolveDistillConfig, STUDENT_KINDS, TRIPLET_LOSSES } from "../lib/desdis/config";
-import { DISTILL_FILES, distill, DivergenceError } from "../lib/desdis/distill";
+import { DISTILL_FILES, distill } from "../lib/desdis/distill";
 import { heldOutCached } from "../lib/desdis/held-out";
 import { loadPatchNetwork } from "../lib/desdis/load-network";
 import { PatchPairSchedule } from "../lib/desdis/patch-pairs";
@@ -170,14 +170,5 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runMain(async () => {
-  try {
-    return await main();
-  } catch (e) {
-    if (e instanceof DivergenceError) {
-      process.stderr.write(`error: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
-}, [DatasetError]);
+// A divergence (DivergenceError) is not bad input: runMain prints its one error line and exits 1.
+runMain(main, [DatasetError]);

@@ -15,7 +15,7 @@ import type { EvalSummary } from "../lib/eval/metrics";
 import { createExtractor } from "../lib/eval/methods";
 import { aggregateSeeds, compareWithSpread, seedTable, SeedTableEntry, seedTableRows } from "../lib/eval/seeds";
 import { ROW_NAMES } from "../lib/training/config";
-import { baselineSummaryFile, runSummaryFile } from "../lib/training/results";
+import { baselineSummaryFile, datasetName, readSummary, runSummaryFile } from "../lib/training/results";
 import { listRuns, RunInfo, seedGroups } from "../lib/training/runs";
 import { RUN_FILES } from "../lib/training/trainer";
 import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
@@ -40,11 +40,11 @@ const OPTIONS = {
   quiet: { type: "boolean" },
 } as const;
 
-const datasetName = (dir: string) => path.basename(path.resolve(dir));
 
 /** A cached summary, or a fresh evaluation written to `file`. */
 async function summaryFor(file: string, method: string, dataset: string, quiet: boolean, threshold?: number, label = method): Promise<EvalSummary> {
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as EvalSummary;
+  const kept = readSummary(file);
+  if (kept) return kept;
   const extractor = await createExtractor(method, threshold === undefined ? {} : { threshold });
   try {
     // Named by `label` (the run's folder name), so the kept file holds no machine path.

@@ -13,7 +13,7 @@ import { LOSS_NAMES, LossName } from "../lib/losses/index";
 import { TeacherCache } from "../lib/teachers/cache";
 import { ConfigOverrides, defaultRunName, resolveConfig, ROW_NAMES, TEACHER_NAMES, TRAIN_DEFAULTS } from "../lib/training/config";
 import { createTeacherByName, PairSources, SourceError, splitImages } from "../lib/training/sources";
-import { DivergenceError, RUN_FILES, train } from "../lib/training/trainer";
+import { RUN_FILES, train } from "../lib/training/trainer";
 import { choiceFlag, existingDir, integerFlag, parseCommandLine, positiveFlag, required, runMain, UsageError } from "../lib/util/cli";
 import { projectPath, PROJECT_ROOT } from "../lib/util/project";
 import * as fs from "node:fs";
@@ -161,14 +161,5 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runMain(async () => {
-  try {
-    return await main();
-  } catch (e) {
-    if (e instanceof DivergenceError) {
-      process.stderr.write(`error: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
-}, [DatasetError, SourceError]);
+// A divergence (DivergenceError) is not bad input: runMain prints its one error line and exits 1.
+runMain(main, [DatasetError, SourceError]);

@@ -152,13 +152,18 @@ export interface ImageOptions {
   outDir?: string;
 }
 
-/** Encode an 8-bit RGB image as PNG. */
-export async function encodePng(rgb: { width: number; height: number; data: Uint8Array /* [H,W,3] */ }): Promise<Uint8Array> {
+/** sharp reading raw 8-bit RGB; throws (naming `caller`) when the buffer is not width x height x 3. */
+function rawRgb(rgb: { width: number; height: number; data: Uint8Array /* [H,W,3] */ }, caller: string): ReturnType<typeof sharp> {
   if (rgb.data.length !== rgb.width * rgb.height * 3) {
-    throw new Error(`encodePng: ${rgb.data.length} bytes is not ${rgb.width}x${rgb.height}x3 RGB`);
+    throw new Error(`${caller}: ${rgb.data.length} bytes is not ${rgb.width}x${rgb.height}x3 RGB`);
   }
   const raw = { width: rgb.width, height: rgb.height, channels: 3 as const };
-  return new Uint8Array(await sharp(Buffer.from(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), { raw }).png().toBuffer());
+  return sharp(Buffer.from(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), { raw });
+}
+
+/** Encode an 8-bit RGB image as PNG. */
+export async function encodePng(rgb: { width: number; height: number; data: Uint8Array /* [H,W,3] */ }): Promise<Uint8Array> {
+  return new Uint8Array(await rawRgb(rgb, "encodePng").png().toBuffer());
 }
 
 /**
@@ -187,11 +192,7 @@ export async function showImage(
 
 /** Encode an 8-bit RGB image as JPEG (quality 90, no chroma subsampling, so thin coloured marks stay sharp). */
 export async function encodeJpeg(rgb: { width: number; height: number; data: Uint8Array /* [H,W,3] */ }): Promise<Uint8Array> {
-  if (rgb.data.length !== rgb.width * rgb.height * 3) {
-    throw new Error(`encodeJpeg: ${rgb.data.length} bytes is not ${rgb.width}x${rgb.height}x3 RGB`);
-  }
-  const raw = { width: rgb.width, height: rgb.height, channels: 3 as const };
-  return new Uint8Array(await sharp(Buffer.from(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), { raw }).jpeg({ quality: 90, chromaSubsampling: "4:4:4" }).toBuffer());
+  return new Uint8Array(await rawRgb(rgb, "encodeJpeg").jpeg({ quality: 90, chromaSubsampling: "4:4:4" }).toBuffer());
 }
 
 /** Markdown-escape a title (it is shown as bold text). */

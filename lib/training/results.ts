@@ -9,7 +9,8 @@ import type { RunInfo, SeedGroup } from "./runs";
 
 export const BASELINE_DIRS = [projectPath("outputs", "baselines"), projectPath("data", "runs", "baselines")];
 
-const datasetName = (dataset: string) => path.basename(path.resolve(dataset));
+/** A test set's name as summary files use it: its folder's name. */
+export const datasetName = (dataset: string) => path.basename(path.resolve(dataset));
 
 /** The file eval-runs keeps a run's summary on `dataset` in. */
 export function runSummaryFile(runDir: string, dataset: string, threshold?: number): string {
@@ -21,7 +22,8 @@ export function baselineSummaryFile(dir: string, method: string, dataset: string
   return path.join(dir, `${method}-${datasetName(dataset)}.json`);
 }
 
-function readSummary(file: string): EvalSummary | undefined {
+/** A kept summary, or undefined when the file does not exist. */
+export function readSummary(file: string): EvalSummary | undefined {
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as EvalSummary) : undefined;
 }
 
