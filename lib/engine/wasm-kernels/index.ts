@@ -4,6 +4,7 @@ import { conv2dBackpropInputConfig } from "./conv2d-backprop-input";
 import { avgPoolGradConfig } from "./avg-pool-grad";
 import { castConfig, identityConfig } from "./identity";
 import { maxPoolGradConfig } from "./max-pool-grad";
+import { oneHotConfig } from "./one-hot";
 import { replaceKernel } from "./registry";
 import { resizeBilinearGradCpuConfig, resizeBilinearGradWasmConfig } from "./resize-bilinear-grad";
 import { sliceConfig, splitVConfig } from "./slice";
@@ -23,6 +24,7 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   sumConfig,
   identityConfig,
   castConfig,
+  oneHotConfig,
 ];
 
 /** Fixes of upstream cpu gradient kernels, so cpu and wasm train the same way. */
