@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const suffix = threshold === undefined ? "" : `-threshold${threshold}`;
 
   const runs = listRuns({ roots: [root] }).filter((r) => r.finished);
-  if (runs.length === 0) throw new UsageError(`--runs ${root}: no finished run (a run is finished when its ${RUN_FILES.final} exists)`);
+  if (runs.length === 0) throw new UsageError(`--runs ${root}: no finished run (a run is finished when its ${RUN_FILES.final} exists or its metrics reach the last step)`);
   await initEngine({ quiet });
 
   const tables: SeedTableEntry[] = [];

@@ -24,8 +24,11 @@ export interface RunInfo {
   config: TrainConfig;
   /** runKey(config): equal configs, equal keys. */
   key: string;
-  /** final.safetensors exists: every step is done. */
+  /** Every step is done: final.safetensors exists, or (a shipped run whose weights were left out) the
+   * training records reach the last step. */
   finished: boolean;
+  /** final.safetensors, when the run keeps its weights. */
+  weights?: string;
   /** The training records, one per step, in step order. */
   train: TrainRecord[];
   /** The validation records, in step order. */
@@ -60,12 +63,15 @@ export function readRun(dir: string): RunInfo {
   const byStep = (a: { step: number }, b: { step: number }) => a.step - b.step;
   const train = records.filter((r): r is TrainRecord => r.type === "train").sort(byStep);
   const val = records.filter((r): r is ValRecord => r.type === "val").sort(byStep);
+  const final = path.join(dir, RUN_FILES.final);
+  const weights = fs.existsSync(final) ? final : undefined;
   return {
     dir,
     name: path.basename(dir),
     config,
     key: runKey(config),
-    finished: fs.existsSync(path.join(dir, RUN_FILES.final)),
+    finished: weights !== undefined || train.at(-1)?.step === config.steps,
+    ...(weights ? { weights } : {}),
     train,
     val,
     lastStep: records.reduce((m, r) => Math.max(m, r.step), 0),

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { defaultRunName, resolveConfig, TrainConfig } from "../../lib/training/config";
 import { findRun, findRuns, listRuns, seedGroups } from "../../lib/training/runs";
+import { ladderGroups } from "../../lib/training/ladder";
 
 let tmp: string;
 let outputs: string;
@@ -45,13 +46,15 @@ before(() => {
   // The same run as outputs' unfinished seed 1, shipped finished under another folder name.
   makeRun(shipped, cfg("full", "sam", 1), { steps: 4, finished: true, name: "copied" });
   makeRun(shipped, cfg("full", "sam", 2), { steps: 4, finished: true });
+  // Shipped without its weights: every step logged, no final.safetensors.
+  makeRun(shipped, cfg("baseline", "sam", 1), { steps: 4, finished: false });
   fs.mkdirSync(path.join(outputs, "not-a-run")); // no config.json: ignored
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test("listRuns reads every run once (a finished copy wins), with its records and finished flag", () => {
   const runs = listRuns({ roots: [outputs, shipped, path.join(tmp, "missing")] });
-  assert.equal(runs.length, 5);
+  assert.equal(runs.length, 6);
   const seed1 = runs.find((r) => r.config.row === "full" && r.config.teacher === "sam" && r.config.seed === 1)!;
   assert.equal(seed1.name, "copied");
   assert.equal(seed1.finished, true);
@@ -59,14 +62,40 @@ test("listRuns reads every run once (a finished copy wins), with its records and
   assert.deepEqual(seed1.val.map((r) => r.step), [2, 4]);
   assert.equal(seed1.lastStep, 4);
   assert.equal(seed1.train[3].loss, 10 / 4);
+  assert.equal(seed1.weights, path.join(shipped, "copied", "final.safetensors"));
+  // All 4 of 4 steps logged but no weights: finished, without weights. 3 of 4 steps: unfinished.
+  const noWeights = runs.find((r) => r.config.row === "baseline" && r.config.seed === 1)!;
+  assert.equal(noWeights.finished, true);
+  assert.equal(noWeights.weights, undefined);
+  const cut = listRuns({ roots: [outputs] }).find((r) => r.config.row === "full" && r.config.teacher === "sam" && r.config.seed === 1)!;
+  assert.equal(cut.finished, false);
+});
+
+test("ladderGroups: one seed group per row found by resolved config, or every missing run's command", () => {
+  const roots = [outputs, shipped];
+  const [base, full] = ladderGroups(["baseline", "full"], "sam", { roots, seeds: [0, 1], overrides: { steps: 4 } });
+  assert.deepEqual([base.config.row, base.seeds], ["baseline", [0, 1]]);
+  assert.deepEqual([full.config.row, full.seeds], ["full", [0, 1]]);
+  // Seed 1 of full/sam exists only unfinished in outputs: the finished shipped copy is used.
+  assert.equal(full.runs[1].name, "copied");
+  assert.throws(
+    () => ladderGroups(["baseline", "full"], "human", { roots, seeds: [0, 1], overrides: { steps: 4 } }),
+    (e: Error) =>
+      /3 run\(s\) of the ladder are missing/.test(e.message) &&
+      e.message.includes("npm run train -- --config baseline --teacher human --seed 0 --steps 4\n") &&
+      e.message.includes("npm run train -- --config full --teacher human --seed 1 --steps 4") &&
+      !e.message.includes("--config full --teacher human --seed 0"),
+  );
+  // Only outputs: seed 1 of full/sam is there but unfinished, so its command resumes it.
+  assert.throws(() => ladderGroups(["full"], "sam", { roots: [outputs], seeds: [0, 1], overrides: { steps: 4 } }), /--seed 1 --steps 4 --resume/);
 });
 
 test("findRuns filters on config fields, arrays meaning any of", () => {
   const roots = [outputs, shipped];
   const fullSam = findRuns({ row: "full", teacher: "sam" }, { roots });
   assert.deepEqual(fullSam.map((r) => r.config.seed).sort(), [0, 1, 2]);
-  assert.equal(findRuns({ teacher: ["human", "sam"], row: "baseline" }, { roots }).length, 1);
-  assert.equal(findRuns({ seed: [1, 2] }, { roots }).length, 2);
+  assert.equal(findRuns({ teacher: ["human", "sam"], row: "baseline" }, { roots }).length, 2);
+  assert.equal(findRuns({ seed: [1, 2] }, { roots }).length, 3);
   assert.equal(findRuns({ steps: 5 }, { roots }).length, 0);
   // Only the outputs root: seed 1 is there but unfinished.
   assert.deepEqual(findRuns({ finished: false }, { roots: [outputs] }).map((r) => r.config.seed), [1]);
@@ -89,7 +118,7 @@ test("seedGroups puts runs differing only by seed together, in seed order", () =
   assert.deepEqual(
     groups.map((g) => [g.config.row, g.config.teacher, g.seeds]),
     [
-      ["baseline", "sam", [0]],
+      ["baseline", "sam", [0, 1]],
       ["full", "human", [0]],
       ["full", "sam", [0, 1, 2]],
     ],
