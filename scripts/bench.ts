@@ -1,7 +1,7 @@
 // Speed of the SAMFeat network: one JSON line, comparable with bench/torch_reference.py.
 //
 //   npm run bench -- [--width 1.0] [--size 192] [--batch 4] [--infer-size 480x640] [--steps 5]
-//                    [--threads 1] [--backend tensorflow|wasm|cpu] [--compare-torch]
+//                    [--threads 1] [--backend tensorflow|webgpu|wasm|cpu] [--compare-torch]
 //
 // Flags and defaults are the reference's; --compare-torch then runs the reference with the
 // same flags and prints its JSON line and a line of ratios (this workbench / PyTorch), using
@@ -14,9 +14,9 @@ import { choiceFlag, parseCommandLine, positiveFlag, runMain, UsageError } from 
 import { PROJECT_ROOT, projectPath } from "../lib/util/project";
 
 const PYTHON = process.env.SAMFEAT_PYTHON ?? "/usr/bin/python3";
-const BACKENDS: BackendName[] = ["tensorflow", "wasm", "cpu"];
+const BACKENDS: BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
 const USAGE = [
-  "usage: npm run bench -- [--width W] [--size PX] [--batch N] [--infer-size HxW] [--steps N] [--threads N] [--backend tensorflow|wasm|cpu] [--compare-torch]",
+  "usage: npm run bench -- [--width W] [--size PX] [--batch N] [--infer-size HxW] [--steps N] [--threads N] [--backend tensorflow|webgpu|wasm|cpu] [--compare-torch]",
   "  --width W          channel multiplier of the network (default 1.0)",
   "  --size PX          training crop side, a multiple of 8 (default 192)",
   "  --batch N          image pairs per training step (default 4)",

@@ -3,7 +3,8 @@
 #   - Debian packages: Jupyter (headless notebooks with the tslab kernel),
 #     Chromium (static PNG renders of figures), OpenBLAS, oneDNN and a C++
 #     toolchain (the native kernels), numpy (the .npz round-trip test), git
-#     (a native test runs in a clone);
+#     (a native test runs in a clone), Mesa's EGL and OpenGL ES (the webgpu
+#     backend's software adapter, which its tests run on without a GPU);
 #     installed only when missing, as root or through sudo. sudo is run with -n:
 #     when it would ask for a password the script stops and prints the apt-get
 #     command to run by hand (or run `sudo -v` first and re-run).
@@ -23,6 +24,7 @@ APT_PACKAGES=(
   chromium
   libopenblas-dev libdnnl-dev build-essential
   python3-numpy git
+  libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri
 )
 FORCE_NPM=0
 for arg in "$@"; do

@@ -3,7 +3,8 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { installEagerBackward } from "./backward";
-import { registerTrainingKernels } from "./wasm-kernels/index";
+import { registerTrainingKernels, registerWebgpuKernelFixes } from "./wasm-kernels/index";
+import { adapterLabel, findWebgpuAdapter, hasGpuDeviceNode, registerWebgpuBackend, webgpuUsable } from "./webgpu";
 // Type-only, so ./native is part of the TypeScript program (tslab compiles only modules reachable by
 // imports); its code is loaded lazily below, since it loads the optional addon.
 import type * as NativeKernels from "./native";
@@ -20,7 +21,7 @@ export interface EngineOptions {
   quiet?: boolean; // do not print the one-line summary
 }
 
-const BACKENDS: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
+const BACKENDS: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
 const DEFAULT_THREADS = 2;
 
 interface Resolved {
@@ -32,8 +33,9 @@ interface Resolved {
 let current: { key: string; info: Promise<EngineInfo> } | undefined;
 
 /**
- * Picks the compute backend: tensorflow (tfjs-node-gpu) when it loads, else wasm with the project's
- * training kernels (and native kernels when the addon loads), else cpu. Prints one line unless quiet.
+ * Picks the compute backend: tensorflow (tfjs-node-gpu) when it loads, else webgpu (Dawn) on a hardware
+ * adapter, else wasm with the project's training kernels (and native kernels when the addon loads),
+ * else cpu. Prints one line unless quiet.
  * A second call with the same options returns the same info without re-initialising.
  */
 export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
@@ -87,10 +89,11 @@ async function select(r: Resolved): Promise<EngineInfo> {
   const order: BackendName[] = r.forced ? [r.forced.name] : [...BACKENDS];
   const skipped: string[] = [];
   for (const name of order) {
-    const attempt = await tryBackend(name, r.threads, r.native);
+    const attempt = await tryBackend(name, r.threads, r.native, r.forced !== undefined);
     if (attempt.ok) {
       const reason = r.forced ? `forced by ${r.forced.source}` : skipped.length > 0 ? skipped.join("; ") : "the fastest backend";
-      return { backend: name, reason, native: false, nativeReason: `native kernels are for wasm only`, nativeConvolutions: "", threads: r.threads, ...attempt.extra };
+      const base: EngineInfo = { backend: name, reason, native: false, nativeReason: `native kernels are for wasm only`, nativeConvolutions: "", threads: r.threads, adapter: "" };
+      return { ...base, ...attempt.extra };
     }
     if (r.forced) throw new Error(`backend '${name}' cannot load: ${attempt.why} (from ${r.forced.source})`);
     skipped.push(attempt.why);
@@ -113,10 +116,12 @@ function failed(why: string): Attempt {
   return { ok: false, why, extra: {} };
 }
 
-async function tryBackend(name: BackendName, threads: number, native: boolean): Promise<Attempt> {
+async function tryBackend(name: BackendName, threads: number, native: boolean, forced: boolean): Promise<Attempt> {
   switch (name) {
     case "tensorflow":
       return tryTensorflow(threads);
+    case "webgpu":
+      return tryWebgpu(forced);
     case "wasm":
       return tryWasm(threads, native);
     case "cpu":
@@ -138,6 +143,24 @@ async function tryTensorflow(threads: number): Promise<Attempt> {
   }
   if (!(await setBackend("tensorflow"))) return failed("tfjs-node-gpu loaded but its backend failed to initialise");
   return loaded({ threads });
+}
+
+async function tryWebgpu(forced: boolean): Promise<Attempt> {
+  // Without a GPU device there is at most a software adapter, which the default never takes: do not
+  // load Dawn (20 MB, and warnings on stderr) for nothing.
+  if (!forced && !hasGpuDeviceNode()) return failed("webgpu: no GPU device (/dev/dri/renderD*, /dev/nvidia*)");
+  const usable = webgpuUsable(await findWebgpuAdapter(), forced);
+  if (!usable.ok) return failed(usable.why);
+  let adapter;
+  try {
+    adapter = await registerWebgpuBackend();
+  } catch (e) {
+    return failed(`webgpu: the device could not be created: ${firstLine(e)}`);
+  }
+  // After the backend package's import, which registers its own kernels over any earlier ones.
+  registerWebgpuKernelFixes();
+  if (!(await setBackend("webgpu"))) return failed("webgpu: the backend failed to initialise");
+  return loaded({ threads: 1, adapter: adapterLabel(adapter) });
 }
 
 let wasmPathsSet = false;
@@ -193,12 +216,13 @@ async function setBackend(name: BackendName): Promise<boolean> {
   }
 }
 
-/** The one line initEngine prints: backend, why, and for wasm the native kernels and threads. */
+/** The one line initEngine prints: backend, why, for webgpu the adapter, for wasm the native kernels and threads. */
 export function describeEngine(info: EngineInfo): string {
   return `engine: ${info.backend} (${describeReason(info)})`;
 }
 
 function describeReason(info: EngineInfo): string {
+  if (info.backend === "webgpu") return `${info.reason}; adapter: ${info.adapter}`;
   if (info.backend !== "wasm") return info.reason;
   const threads = `${info.threads} thread${info.threads > 1 ? "s" : ""}`;
   const native = info.native ? `on (${info.nativeConvolutions} convolutions), ${threads}` : `off: ${info.nativeReason}`;

@@ -1,6 +1,6 @@
 // What initEngine chose, kept apart from the selection code so that models can ask for it
 // without importing the backends (importing the wasm backend registers it as the default).
-export type BackendName = "tensorflow" | "wasm" | "cpu";
+export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 
 export interface EngineInfo {
   backend: BackendName;
@@ -9,6 +9,7 @@ export interface EngineInfo {
   nativeReason: string;
   nativeConvolutions: string; // "oneDNN" or "im2col + OpenBLAS" when native kernels are on, else ""
   threads: number; // threads the chosen compute path uses
+  adapter: string; // webgpu: the adapter (vendor/architecture, device, API), else ""
 }
 
 let chosen: EngineInfo | undefined;

@@ -22,6 +22,7 @@ export interface BenchmarkOptions {
 
 export interface BenchmarkResult {
   backend: string;
+  adapter: string | null; // webgpu: the adapter (a software one times nothing worth comparing)
   threads: number | null;
   native: boolean | null;
   width: number;
@@ -123,6 +124,7 @@ export async function runBenchmark(opts: BenchmarkOptions = {}): Promise<Benchma
       backend: tf.getBackend(),
       threads: engine?.backend === tf.getBackend() ? engine.threads : null,
       native: engine?.backend === tf.getBackend() ? engine.native : null,
+      adapter: engine?.backend === tf.getBackend() && engine.backend === "webgpu" ? engine.adapter : null,
       width: o.width,
       size: o.size,
       batch_pairs: o.batch,

@@ -1,4 +1,4 @@
-// Shared by the engine tests: deterministic random data and cpu-vs-wasm comparison.
+// Shared by the engine tests: deterministic random data and comparisons between backends.
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 
@@ -21,7 +21,7 @@ export function size(shape: number[]): number {
 }
 
 /** Runs `f` on `backend` and returns its outputs' values (read outside tidy). */
-export async function runOn(backend: "cpu" | "wasm", f: () => tf.Tensor[]): Promise<{ shape: number[]; values: Float32Array }[]> {
+export async function runOn(backend: "cpu" | "wasm" | "webgpu", f: () => tf.Tensor[]): Promise<{ shape: number[]; values: Float32Array }[]> {
   await tf.setBackend(backend);
   const outs = tf.tidy(f);
   const res = outs.map((t) => ({ shape: t.shape, values: t.dataSync() as Float32Array }));

@@ -43,7 +43,7 @@ test("bench flags: out-of-range values are refused with a message naming the fla
     [["--infer-size", "480"], /^--infer-size 480: expected HxW/],
     [["--steps", "0"], /^--steps 0: expected an integer >= 1$/],
     [["--threads", "1.5"], /^--threads 1\.5: expected an integer >= 1$/],
-    [["--backend", "gpu"], /^--backend gpu: expected one of tensorflow, wasm, cpu$/],
+    [["--backend", "gpu"], /^--backend gpu: expected one of tensorflow, webgpu, wasm, cpu$/],
     [["--bogus"], /^Unknown option '--bogus'/],
   ];
   for (const [args, message] of cases) assert.throws(() => parseFlags(args), (e: Error) => message.test(e.message), args.join(" "));

@@ -2,63 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initEngine } from "../../lib/engine";
-import { surrogateLoss } from "../../lib/models/benchmark";
-import { detectionLogits, normalizeImage, SamFeatNet, SamFeatOutputs, scaledChannels } from "../../lib/models/samfeat";
-import { loadFixture, toTfLayout } from "./fixture";
-
-const OUTPUTS: (keyof SamFeatOutputs)[] = ["heatmap", "descriptors", "attention", "distill", "edges"];
-
-/** max |a - b| / max(max |b|, floor): error relative to the reference's scale. */
-function relErr(a: tf.Tensor, b: tf.Tensor, floor = 1e-6): number {
-  return tf.tidy(() => {
-    const err = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
-    const scale = tf.max(tf.abs(b)).dataSync()[0];
-    return err / Math.max(scale, floor);
-  });
-}
-
-/**
- * The fixture's PyTorch network, outputs and gradients against ours, on the current backend.
- * `gradsOf` picks the parameters whose gradients are compared.
- */
-function checkParity(gradsOf: (name: string) => boolean): void {
-  const fx = loadFixture();
-  const net = new SamFeatNet({ width: fx.width });
-  try {
-    assert.equal(net.numParams(), fx.params);
-    for (const [name, p] of net.params) {
-      const ref = fx.raw.get(name);
-      assert.ok(ref, `fixture lacks ${name}`);
-      tf.tidy(() => p.assign(toTfLayout(ref, name.endsWith(".weight"))));
-    }
-    const x = toTfLayout(fx.raw.get("input")!, false) as tf.Tensor4D;
-    const out = net.apply(x);
-    for (const k of OUTPUTS) {
-      const ref = toTfLayout(fx.raw.get(k)!, false);
-      const got = out[k]!;
-      assert.deepEqual(got.shape, ref.shape, k);
-      const e = relErr(got, ref);
-      assert.ok(e < 1e-4, `${tf.getBackend()}: ${k} differs from PyTorch by ${e} of its scale`);
-    }
-    tf.dispose(Object.values(out));
-
-    // Gradients of the benchmark's loss: covers every backward kernel, the resize adjoint included.
-    const names = [...net.params.keys()].filter(gradsOf);
-    const { value, grads } = tf.variableGrads(() => surrogateLoss(net.apply(x)), names.map((n) => net.params.get(n)!));
-    assert.ok(Math.abs(value.dataSync()[0] - fx.raw.get("loss")!.dataSync()[0]) < 1e-5);
-    for (const n of names) {
-      const ref = toTfLayout(fx.raw.get(`grad.${n}`)!, n.endsWith(".weight"));
-      // rows.k.bias has an exactly zero gradient (softmax ignores a per-query constant):
-      // both sides hold ~1e-10 rounding noise, hence the absolute floor.
-      const e = relErr(grads[net.params.get(n)!.name], ref, 1e-6);
-      assert.ok(e < 1e-4, `${tf.getBackend()}: gradient of ${n} differs from PyTorch by ${e} of its scale`);
-    }
-    tf.dispose([value, x, ...Object.values(grads)]);
-  } finally {
-    net.dispose();
-    for (const t of fx.raw.values()) t.dispose();
-  }
-}
+import { detectionLogits, normalizeImage, SamFeatNet, scaledChannels } from "../../lib/models/samfeat";
+import { checkParity } from "./fixture";
 
 test("matches the PyTorch reference (width 0.25) on cpu: all five outputs, gradients of biases and fusion weights", async () => {
   await tf.setBackend("cpu");

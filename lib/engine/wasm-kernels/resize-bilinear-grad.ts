@@ -93,3 +93,5 @@ function configFor(backendName: string): tf.KernelConfig {
 export const resizeBilinearGradWasmConfig = configFor("wasm");
 // The cpu backend gets the same fix: training code must compute the same gradient on every backend.
 export const resizeBilinearGradCpuConfig = configFor("cpu");
+// And webgpu, whose upstream kernel ignores halfPixelCenters too.
+export const resizeBilinearGradWebgpuConfig = configFor("webgpu");
