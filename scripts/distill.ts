@@ -17,7 +17,7 @@ import { createHomographicLabeler } from "../lib/labels/homographic-adaptation";
 import { LabelCache, labelsCached } from "../lib/labels/cache";
 import { splitImages } from "../lib/training/sources";
 import { choiceFlag, existingDir, existingFile, integerFlag, outputDir, parseCommandLine, positiveFlag, required, runMain, UsageError } from "../lib/util/cli";
-import { projectPath, PROJECT_ROOT } from "../lib/util/project";
+import { projectPath, projectRelative, PROJECT_ROOT } from "../lib/util/project";
 
 const USAGE = `usage: npm run distill -- --teacher FILE|none --student ${STUDENT_KINDS.join("|")} [flags]
   --teacher FILE|none    the frozen teacher (a patch checkpoint, e.g. a teacher run's final.safetensors, or
@@ -60,12 +60,6 @@ const OPTIONS = {
   resume: { type: "boolean" },
   quiet: { type: "boolean" },
 } as const;
-
-/** A path shown relative to the project when inside it, so config.json carries no machine path. */
-function projectRelative(p: string): string {
-  const rel = path.relative(PROJECT_ROOT, path.resolve(p));
-  return rel.startsWith("..") || path.isAbsolute(rel) ? path.resolve(p) : rel;
-}
 
 async function main(): Promise<number> {
   const v = parseCommandLine(process.argv.slice(2), { usage: USAGE, options: OPTIONS });

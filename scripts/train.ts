@@ -6,16 +6,14 @@
 import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
 import { initEngine } from "../lib/engine/index";
-import { createHomographicLabeler } from "../lib/labels/homographic-adaptation";
-import { LabelCache, labelsCached } from "../lib/labels/cache";
 import { runBenchmark } from "../lib/models/benchmark";
 import { LOSS_NAMES, LossName } from "../lib/losses/index";
-import { TeacherCache } from "../lib/teachers/cache";
 import { ConfigOverrides, defaultRunName, resolveConfig, ROW_NAMES, TEACHER_NAMES, TRAIN_DEFAULTS } from "../lib/training/config";
-import { createTeacherByName, PairSources, SourceError, splitImages } from "../lib/training/sources";
+import { prepareRunData } from "../lib/training/prepare";
+import { SourceError, splitImages } from "../lib/training/sources";
 import { RUN_FILES, train } from "../lib/training/trainer";
 import { choiceFlag, existingDir, integerFlag, parseCommandLine, positiveFlag, required, runMain, UsageError } from "../lib/util/cli";
-import { projectPath, PROJECT_ROOT } from "../lib/util/project";
+import { projectPath, projectRelative, PROJECT_ROOT } from "../lib/util/project";
 import * as fs from "node:fs";
 
 const USAGE = `usage: npm run train -- --config ${ROW_NAMES.join("|")} --teacher ${TEACHER_NAMES.join("|")} [flags]
@@ -70,12 +68,6 @@ function parseWeights(value: string | undefined): Partial<Record<LossName, numbe
   return out;
 }
 
-/** A path shown relative to the project when inside it, so config.json carries no machine path. */
-function projectRelative(p: string): string {
-  const rel = path.relative(PROJECT_ROOT, path.resolve(p));
-  return rel.startsWith("..") || path.isAbsolute(rel) ? path.resolve(p) : rel;
-}
-
 async function main(): Promise<number> {
   const v = parseCommandLine(process.argv.slice(2), { usage: USAGE, options: OPTIONS });
   const row = choiceFlag(required(v.config, "--config", ROW_NAMES.join(", ")), "--config", ROW_NAMES)!;
@@ -117,18 +109,8 @@ async function main(): Promise<number> {
 
   const quiet = v.quiet === true;
   const engine = await initEngine({ quiet });
-  const teacher = await createTeacherByName(teacherName);
-  const labeler = await createHomographicLabeler();
-  const cacheRoot = path.resolve(v.cache ?? projectPath("data", "cache"));
-  const labelCache = new LabelCache(path.join(cacheRoot, "labels"));
-  const labels = async (image: Parameters<typeof labelsCached>[2]["image"], file: string) => (await labelsCached(labeler, labelCache, { image, file })).labels.points;
-  const cache = new TeacherCache(path.join(cacheRoot, "teachers"));
   if (!quiet) console.log(`images: ${split.train.length} for training, ${split.validation.length} for validation (${split.rule})`);
-  const sources = {
-    train: await PairSources.prepare(split.train, teacher, cache, labels, { label: `teacher ${teacherName} + labels (train)`, quiet, minSide: config.data.size }),
-    validation: await PairSources.prepare(split.validation, teacher, cache, labels, { label: `teacher ${teacherName} + labels (validation)`, quiet, minSide: config.data.size }),
-  };
-  await teacher.dispose();
+  const sources = await prepareRunData(config, split, { cacheRoot: v.cache, quiet });
 
   let interrupted = false;
   process.on("SIGINT", () => {

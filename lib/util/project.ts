@@ -9,3 +9,9 @@ export const PROJECT_ROOT = path.resolve(fs.realpathSync(__dirname), "..", "..")
 export function projectPath(...parts: string[]): string {
   return path.join(PROJECT_ROOT, ...parts);
 }
+
+/** A path relative to the project root when inside it, else absolute: configs then carry no machine path. */
+export function projectRelative(p: string): string {
+  const rel = path.relative(PROJECT_ROOT, path.resolve(p));
+  return rel.startsWith("..") || path.isAbsolute(rel) ? path.resolve(p) : rel;
+}
