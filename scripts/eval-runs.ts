@@ -10,15 +10,13 @@ import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
 import { readHPatches } from "../lib/data/hpatches";
 import { initEngine } from "../lib/engine/index";
-import { evaluateDataset } from "../lib/eval/evaluate";
 import type { EvalSummary } from "../lib/eval/metrics";
-import { createExtractor } from "../lib/eval/methods";
 import { aggregateSeeds, compareWithSpread, seedTable, SeedTableEntry, seedTableRows } from "../lib/eval/seeds";
 import { ROW_NAMES } from "../lib/training/config";
-import { baselineSummaryFile, datasetName, readSummary, runSummaryFile } from "../lib/training/results";
+import { baselineSummaryFile, datasetName, keptOrEvaluated, runSummaryFile } from "../lib/training/results";
 import { listRuns, RunInfo, seedGroups } from "../lib/training/runs";
 import { RUN_FILES } from "../lib/training/trainer";
-import { writeFileAtomicSync, writeJsonAtomicSync } from "../lib/util/atomic";
+import { writeFileAtomicSync } from "../lib/util/atomic";
 import { existingDir, outputDir, parseCommandLine, positiveFlag, runMain, UsageError } from "../lib/util/cli";
 import { projectPath } from "../lib/util/project";
 
@@ -42,20 +40,6 @@ const OPTIONS = {
 
 
 /** A cached summary, or a fresh evaluation written to `file`. */
-async function summaryFor(file: string, method: string, dataset: string, quiet: boolean, threshold?: number, label = method): Promise<EvalSummary> {
-  const kept = readSummary(file);
-  if (kept) return kept;
-  const extractor = await createExtractor(method, threshold === undefined ? {} : { threshold });
-  try {
-    // Named by `label` (the run's folder name), so the kept file holds no machine path.
-    const summary = { ...(await evaluateDataset(dataset, extractor, { quiet })).summary, method: label, dataset: path.relative(projectPath(), path.resolve(dataset)) };
-    writeJsonAtomicSync(file, summary);
-    return summary;
-  } finally {
-    extractor.dispose?.();
-  }
-}
-
 async function main(): Promise<void> {
   const v = parseCommandLine(process.argv.slice(2), { usage: USAGE, options: OPTIONS });
   const root = path.resolve(existingDir(v.runs ?? projectPath("outputs", "runs"), "--runs"));
@@ -77,11 +61,11 @@ async function main(): Promise<void> {
   const tables: SeedTableEntry[] = [];
   const groups = seedGroups(runs).sort((a, b) => ROW_NAMES.indexOf(a.config.row) - ROW_NAMES.indexOf(b.config.row) || a.config.teacher.localeCompare(b.config.teacher));
   const summariesOf = async (run: RunInfo, dataset: string) =>
-    summaryFor(runSummaryFile(run.dir, dataset, threshold), path.join(run.dir, RUN_FILES.final), dataset, quiet, threshold, `${run.name}/${RUN_FILES.final}`);
+    keptOrEvaluated(runSummaryFile(run.dir, dataset, threshold), path.join(run.dir, RUN_FILES.final), dataset, { quiet, threshold, label: `${run.name}/${RUN_FILES.final}` });
 
   for (const dataset of datasets) {
     for (const method of baselines) {
-      const s = await summaryFor(baselineSummaryFile(path.join(out, "baselines"), method, dataset), method, dataset, quiet);
+      const s = await keptOrEvaluated(baselineSummaryFile(path.join(out, "baselines"), method, dataset), method, dataset, { quiet });
       tables.push({ row: method, teacher: "-", summaries: [s] });
     }
     const ladder: { group: (typeof groups)[number]; summaries: EvalSummary[] }[] = [];

@@ -22,6 +22,8 @@ export interface ExecuteOptions {
   timeoutSec?: number;
   /** Interpreter with nbclient; default env JUPYTER_PYTHON, else /usr/bin/python3. */
   python?: string;
+  /** Extra environment for the kernel, e.g. { SAMFEAT_SCALE: "quick" }. */
+  env?: Record<string, string>;
 }
 
 const DEFAULTS = { timeoutSec: 900 };
@@ -96,6 +98,7 @@ export async function executeNotebook(file: string, opts: ExecuteOptions = {}): 
       ...process.env,
       JUPYTER_PATH: [path.join(PROJECT_ROOT, "jupyter"), process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter),
       JUPYTER_PLATFORM_DIRS: "1",
+      ...opts.env,
     };
     const args = [DRIVER, source, resultFile, path.dirname(source), String(timeoutSec)];
     // Backstop beyond the driver's own deadline: kernel start-up and shutdown.

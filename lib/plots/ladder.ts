@@ -4,12 +4,11 @@ import * as path from "node:path";
 import { aggregateSeeds, compareWithSpread, seedTableRows, SpreadComparison } from "../eval/seeds";
 import type { EvalSummary } from "../eval/metrics";
 import { baselineSummary, groupSummaries } from "../training/results";
+import { workbookTestSets } from "../training/workbook";
 import type { SeedGroup } from "../training/runs";
 import { showFigure, showTable } from "./display";
 import { mmaSeedsFigure } from "./mma";
 
-/** The two test sets, relative to the project root. */
-export const TEST_SETS = ["data/synthetic-hpatches", "data/hpatches-sample"];
 
 export interface LadderRung {
   /** Legend and table label, e.g. "baseline". */
@@ -34,12 +33,12 @@ export function ladderSteps(rungs: LadderRung[], dataset: string, threshold = 3)
 }
 
 /**
- * For each test set: the MMA figure (rungs, then ORB and KAZE), the MMA table, and the ladder steps
+ * For each test set of the workbook's scale: the MMA figure (rungs, then ORB and KAZE), the MMA table, and the ladder steps
  * against the seed spread. `root` is where the data folder lives (".." from notebooks/).
  */
 export async function showLadderOnTestSets(rungs: LadderRung[], opts: { name: string; root: string; title: string }): Promise<Record<string, SpreadComparison[]>> {
   const steps: Record<string, SpreadComparison[]> = {};
-  for (const set of TEST_SETS) {
+  for (const set of workbookTestSets()) {
     const dataset = path.resolve(opts.root, set);
     const name = path.basename(dataset);
     const methods = [

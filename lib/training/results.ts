@@ -3,7 +3,10 @@
 // baselines folder (outputs/baselines, or data/runs/baselines for the shipped results).
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { evaluateDataset } from "../eval/evaluate";
 import type { EvalSummary } from "../eval/metrics";
+import { createExtractor } from "../eval/methods";
+import { writeJsonAtomicSync } from "../util/atomic";
 import { projectPath } from "../util/project";
 import type { RunInfo, SeedGroup } from "./runs";
 
@@ -47,4 +50,21 @@ export function baselineSummary(method: string, dataset: string, dirs: string[] 
     if (s) return s;
   }
   throw new Error(`no ${method} summary on ${datasetName(dataset)} in ${dirs.map((d) => path.relative(projectPath(), d)).join(" or ")} (run npm run eval-runs)`);
+}
+
+/**
+ * The summary kept in `file`, or `method` evaluated on `dataset` now and kept there (atomically).
+ * The kept summary is named by `label` (a run's folder name, not a machine path).
+ */
+export async function keptOrEvaluated(file: string, method: string, dataset: string, opts: { quiet?: boolean; threshold?: number; label?: string } = {}): Promise<EvalSummary> {
+  const kept = readSummary(file);
+  if (kept) return kept;
+  const extractor = await createExtractor(method, opts.threshold === undefined ? {} : { threshold: opts.threshold });
+  try {
+    const summary = { ...(await evaluateDataset(dataset, extractor, { quiet: opts.quiet })).summary, method: opts.label ?? method, dataset: path.relative(projectPath(), path.resolve(dataset)) };
+    writeJsonAtomicSync(file, summary);
+    return summary;
+  } finally {
+    extractor.dispose?.();
+  }
 }

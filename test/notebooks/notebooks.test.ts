@@ -1,5 +1,7 @@
 // Every notebook in notebooks/ runs headless from top to bottom, executed into a
-// temporary folder: the committed file is never touched.
+// temporary folder: the committed file is never touched. Each runs on the shipped runs (the default
+// scale, as npm start does); each notebook that reads training runs also runs at the quick scale,
+// where its tiny runs are trained and evaluated on the spot (outputs/runs-quick).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -11,11 +13,24 @@ import { executeNotebook, formatFailure, listNotebooks, PROJECT_ROOT, writeNoteb
 
 const sha256 = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 
-for (const file of listNotebooks(path.join(PROJECT_ROOT, "notebooks"))) {
+const NOTEBOOKS = listNotebooks(path.join(PROJECT_ROOT, "notebooks"));
+const readsRuns = (file: string) => fs.readFileSync(file, "utf8").includes("workbookLadder");
+const cases = [
+  ...NOTEBOOKS.map((file) => ({ file, scale: "default" })),
+  ...NOTEBOOKS.filter(readsRuns).map((file) => ({ file, scale: "quick" })),
+];
+
+test("the notebooks of the ablation ladder read their runs through workbookLadder (so the quick scale reaches them)", () => {
+  const ladder = NOTEBOOKS.filter((f) => /^0[3-9]-/.test(path.basename(f)));
+  assert.ok(ladder.length >= 4, `expected notebooks 03 to 09, found ${ladder.map((f) => path.basename(f)).join(", ")}`);
+  for (const f of ladder) assert.ok(readsRuns(f), `${path.basename(f)} does not call workbookLadder`);
+});
+
+for (const { file, scale } of cases) {
   const name = path.basename(file);
-  test(`notebooks/${name} runs headless without errors`, async () => {
+  test(`notebooks/${name} runs headless without errors (${scale} scale)`, async () => {
     const before = sha256(file);
-    const run = await executeNotebook(file, { timeoutSec: 600 });
+    const run = await executeNotebook(file, { timeoutSec: 900, env: { SAMFEAT_SCALE: scale } });
     assert.equal(sha256(file), before, "the committed notebook was modified");
     assert.ok(run.ok, formatFailure(run));
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "samfeat-nbtest-"));
