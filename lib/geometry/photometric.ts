@@ -93,9 +93,11 @@ export function applyPhotometric(img: RgbImage, draw: PhotometricDraw, rng: Rng)
   const { width: W, height: H } = img;
   const n = W * H;
   let px = new Float32Array(n * 3);
-  // Each imgaug step rounds and clips back to uint8, so do the same between steps.
-  for (let i = 0; i < n * 3; i++) px[i] = clip255(img.data[i] + draw.add);
-  for (let i = 0; i < n * 3; i++) px[i] = clip255(127.5 + draw.contrast * (px[i] - 127.5));
+  // Each imgaug step rounds and clips back to uint8, so do the same between steps. Add then contrast
+  // depend on the input byte alone: one 256-entry table gives both.
+  const addContrast = new Float32Array(256);
+  for (let v = 0; v < 256; v++) addContrast[v] = clip255(127.5 + draw.contrast * (clip255(v + draw.add) - 127.5));
+  for (let i = 0; i < n * 3; i++) px[i] = addContrast[img.data[i]];
   if (draw.sigma > 0) {
     for (let p = 0; p < n; p++) {
       const e = draw.sigma * rng.normal();
@@ -105,32 +107,35 @@ export function applyPhotometric(img: RgbImage, draw: PhotometricDraw, rng: Rng)
   if (draw.impulse > 0) {
     for (let i = 0; i < n * 3; i++) if (rng.next() < draw.impulse) px[i] = rng.next() < 0.5 ? 0 : 255;
   }
-  if (draw.blur) {
-    const k = Math.round(Math.sqrt(draw.blur.length)), r = k >> 1;
-    const out = new Float32Array(n * 3);
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        for (let c = 0; c < 3; c++) {
-          let acc = 0;
-          for (let dy = -r; dy <= r; dy++) {
-            // reflect-101 border, as OpenCV's filter2D default that imgaug uses
-            let yy = y + dy;
-            yy = yy < 0 ? -yy : yy >= H ? 2 * H - 2 - yy : yy;
-            for (let dx = -r; dx <= r; dx++) {
-              let xx = x + dx;
-              xx = xx < 0 ? -xx : xx >= W ? 2 * W - 2 - xx : xx;
-              acc += draw.blur[(dy + r) * k + dx + r] * px[(yy * W + xx) * 3 + c];
-            }
-          }
-          out[(y * W + x) * 3 + c] = clip255(acc);
-        }
-      }
-    }
-    px = out;
-  }
+  if (draw.blur) px = motionBlur(px, W, H, draw.blur);
   const data = new Uint8Array(n * 3);
   for (let i = 0; i < n * 3; i++) data[i] = px[i];
   return { width: W, height: H, data };
+}
+
+/** k x k filter of an [H,W,3] image with reflect-101 borders (OpenCV filter2D's default, as imgaug). */
+function motionBlur(px: Float32Array, W: number, H: number, kernel: Float32Array): Float32Array {
+  const k = Math.round(Math.sqrt(kernel.length)), r = k >> 1;
+  const out = new Float32Array(W * H * 3);
+  const reflect = (v: number, size: number) => (v < 0 ? -v : v >= size ? 2 * size - 2 - v : v);
+  // Source column of every tap offset at every x, so the inner loop does no border arithmetic; the
+  // sum runs in the same order as a direct loop, so the result is the same to the bit.
+  const cols = new Int32Array(W * k);
+  for (let x = 0; x < W; x++) for (let dx = -r; dx <= r; dx++) cols[x * k + dx + r] = reflect(x + dx, W) * 3;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      for (let c = 0; c < 3; c++) {
+        let acc = 0;
+        for (let dy = -r; dy <= r; dy++) {
+          const row = reflect(y + dy, H) * W * 3 + c;
+          const kr = (dy + r) * k;
+          for (let t = 0; t < k; t++) acc += kernel[kr + t] * px[row + cols[x * k + t]];
+        }
+        out[(y * W + x) * 3 + c] = clip255(acc);
+      }
+    }
+  }
+  return out;
 }
 
 /** Draw parameters and apply them: the full augmentation of one image. */
