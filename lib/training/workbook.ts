@@ -71,5 +71,6 @@ export async function workbookLadder(rows: RowName[], teacher: TeacherName, opts
     await evaluateRuns(groups.flatMap((g) => g.runs), SCALE_TEST_SETS.quick);
     return groups;
   }
-  return ladderGroups(rows, teacher, ladder);
+  // A row is shown with at least 2 finished seeds (a spread exists); missing ones are named.
+  return ladderGroups(rows, teacher, { ...ladder, minSeeds: 2 });
 }

@@ -86,6 +86,27 @@ test("ladderGroups: one seed group per row found by resolved config, or every mi
       e.message.includes("npm run train -- --config full --teacher human --seed 1 --steps 4") &&
       !e.message.includes("--config full --teacher human --seed 0"),
   );
+  // With minSeeds 1 the rows are shown with the seeds that exist, and the missing ones are named.
+  const logged: string[] = [];
+  const log = console.log;
+  console.log = (line: string) => logged.push(line);
+  try {
+    const partial = ladderGroups(["baseline", "full"], "human", { roots, seeds: [0, 1], overrides: { steps: 4 }, minSeeds: 1 });
+    assert.fail(`expected a throw: baseline/human has no run at all, got ${partial.length} groups`);
+  } catch (e) {
+    assert.match((e as Error).message, /3 run\(s\) of the ladder are missing/);
+  } finally {
+    console.log = log;
+  }
+  console.log = (line: string) => logged.push(line);
+  try {
+    const [fullHuman] = ladderGroups(["full"], "human", { roots, seeds: [0, 1], overrides: { steps: 4 }, minSeeds: 1 });
+    assert.deepEqual(fullHuman.seeds, [0]);
+  } finally {
+    console.log = log;
+  }
+  assert.equal(logged.length, 1);
+  assert.match(logged[0], /^shown without 1 unfinished run\(s\); train them with:\n  npm run train -- --config full --teacher human --seed 1 --steps 4$/);
   // Only outputs: seed 1 of full/sam is there but unfinished, so its command resumes it.
   assert.throws(() => ladderGroups(["full"], "sam", { roots: [outputs], seeds: [0, 1], overrides: { steps: 4 } }), /--seed 1 --steps 4 --resume/);
 });
