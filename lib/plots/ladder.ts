@@ -27,7 +27,13 @@ export function ladderSteps(rungs: LadderRung[], dataset: string, threshold = 3)
   for (let i = 1; i < rungs.length; i++) {
     const a = aggregateSeeds(summaries(rungs[i], dataset), rungs[i].label);
     const b = aggregateSeeds(summaries(rungs[i - 1], dataset), rungs[i - 1].label);
-    for (const split of ["overall", "illumination", "viewpoint"] as const) out.push(compareWithSpread(a, b, { threshold, split }));
+    const splits = [
+      { split: "overall", pairs: a.pairs },
+      { split: "illumination", pairs: a.pairs_i },
+      { split: "viewpoint", pairs: a.pairs_v },
+    ] as const;
+    // hpatches-sample has viewpoint pairs only.
+    for (const { split, pairs } of splits) if (pairs > 0) out.push(compareWithSpread(a, b, { threshold, split }));
   }
   return out;
 }

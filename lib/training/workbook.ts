@@ -63,9 +63,9 @@ async function evaluateRuns(runs: RunInfo[], testSets: string[]): Promise<void> 
 export async function workbookLadder(rows: RowName[], teacher: TeacherName, opts: { seeds?: number[] } = {}): Promise<SeedGroup[]> {
   const scale = workbookScale();
   const ladder = scaleLadderOptions(scale, opts.seeds);
+  // Training, evaluation and the notebooks' views of trained networks all run on the engine.
+  await initEngine({ quiet: true });
   if (scale === "quick") {
-    // A notebook that only reads runs never started the engine; training and evaluation need it.
-    await initEngine({ quiet: true });
     await trainQuickRuns(rows, teacher, ladder.seeds!);
     const groups = ladderGroups(rows, teacher, ladder);
     await evaluateRuns(groups.flatMap((g) => g.runs), SCALE_TEST_SETS.quick);
