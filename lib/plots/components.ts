@@ -161,6 +161,9 @@ export interface HeatmapPanel {
   height: number;
 }
 
+/** Plotly's name of the i-th axis: "x", "x2", "x3", ... */
+const axisName = (prefix: "x" | "y", i: number) => (i === 0 ? prefix : `${prefix}${i + 1}`);
+
 /** Side-by-side heatmaps on one shared colour scale (image orientation: row 0 at the top). */
 export function heatmapPanelsFigure(panels: HeatmapPanel[], opts: { title: string; zmin: number; zmax: number; colorbarTitle: string }): Figure {
   const n = panels.length;
@@ -177,8 +180,8 @@ export function heatmapPanelsFigure(panels: HeatmapPanel[], opts: { title: strin
       colorscale: "Viridis",
       showscale: i === n - 1,
       colorbar: { title: { text: opts.colorbarTitle } },
-      xaxis: `x${i + 1}`,
-      yaxis: `y${i + 1}`,
+      xaxis: axisName("x", i),
+      yaxis: axisName("y", i),
     };
   });
   const layout: Record<string, unknown> = {
@@ -188,9 +191,10 @@ export function heatmapPanelsFigure(panels: HeatmapPanel[], opts: { title: strin
     margin: { l: 30, r: 30, t: 70, b: 30 },
     annotations: panels.map((p, i) => ({ text: p.title, x: i * (span + gap) + span / 2, y: 1.02, xref: "paper", yref: "paper", showarrow: false, xanchor: "center", yanchor: "bottom" })),
   };
-  panels.forEach((p, i) => {
-    layout[`xaxis${i + 1}`] = { domain: [i * (span + gap), i * (span + gap) + span], showticklabels: false, title: { text: "" } };
-    layout[`yaxis${i + 1}`] = { autorange: "reversed", scaleanchor: `x${i + 1}`, showticklabels: false, title: { text: "" } };
+  panels.forEach((_, i) => {
+    const axis = { showticklabels: false, showgrid: false, zeroline: false, ticks: "" };
+    layout[`xaxis${i === 0 ? "" : i + 1}`] = { ...axis, domain: [i * (span + gap), i * (span + gap) + span] };
+    layout[`yaxis${i === 0 ? "" : i + 1}`] = { ...axis, autorange: "reversed", scaleanchor: axisName("x", i) };
   });
   return { data, layout };
 }
