@@ -49,12 +49,26 @@ export interface TrainingCurvesOptions {
   curves?: CurveName[];
   /** Panels per row. */
   columns?: number;
+  /** At most this many points per curve, evenly spaced steps of the smoothed curve (the last kept);
+   * keeps a notebook's figure small. Default 200. */
+  maxPoints?: number;
   title?: string;
   width?: number;
   height?: number;
 }
 
 const axisName = (prefix: "x" | "y", i: number) => (i === 0 ? prefix : `${prefix}${i + 1}`);
+
+/** Indices 0..n-1 thinned to at most `max`, evenly spaced, always ending with n-1. */
+export function evenlySpaced(n: number, max: number): number[] {
+  if (n <= max) return Array.from({ length: n }, (_, i) => i);
+  // max - 1 strides from 0 cover n - 1, the last index taking the final slot.
+  const stride = Math.ceil((n - 1) / (max - 1));
+  const out: number[] = [];
+  for (let i = 0; i < n - 1; i += stride) out.push(i);
+  out.push(n - 1);
+  return out;
+}
 
 /** Training loss curves of one or more runs: one panel per loss term, one colour per run. */
 export function trainingCurvesFigure(runs: CurveRun[], opts: TrainingCurvesOptions = {}): Figure {
@@ -69,11 +83,13 @@ export function trainingCurvesFigure(runs: CurveRun[], opts: TrainingCurvesOptio
       const records = run.train.filter((t) => (curve === "loss" ? Number.isFinite(t.loss) : t.terms[curve] !== undefined));
       if (records.length === 0) return;
       const raw = records.map((t) => (curve === "loss" ? t.loss : t.terms[curve]!));
+      const kept = evenlySpaced(records.length, opts.maxPoints ?? 200);
+      const smooth = movingAverage(raw, window);
       data.push({
         type: "scatter",
         mode: "lines",
-        x: records.map((t) => t.step),
-        y: movingAverage(raw, window),
+        x: kept.map((k) => records[k].step),
+        y: kept.map((k) => smooth[k]),
         name: run.label,
         legendgroup: run.label,
         showlegend: !data.some((d) => (d as { legendgroup: string }).legendgroup === run.label),

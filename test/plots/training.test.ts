@@ -2,7 +2,7 @@
 // moving averages, mean lines and ±1 sd bands (sample sd), error bars.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { movingAverage, speedAccuracyFigure, trainingCurvesFigure, validationMmaFigure } from "../../lib/plots/training";
+import { evenlySpaced, movingAverage, speedAccuracyFigure, trainingCurvesFigure, validationMmaFigure } from "../../lib/plots/training";
 import { mmaSeedsFigure } from "../../lib/plots/mma";
 import type { EvalSummary } from "../../lib/eval/metrics";
 import type { TrainRecord, ValRecord } from "../../lib/training/trainer";
@@ -45,6 +45,18 @@ test("training curves: one panel per logged term plus the total, smoothed with t
   assert.equal(layout.yaxis.title.text, "loss (unitless)");
   assert.deepEqual(layout.annotations.map((n: { text: string }) => n.text.split(":")[0]), ["total (weighted sum)", "det", "des"]);
   assert.match((trainingCurvesFigure([a], { window: 1 }).layout as any).title.text, /raw values/);
+  // Thinned to 3 points: every 2nd step of the smoothed curve, and the last.
+  const thin = traces(trainingCurvesFigure([a], { window: 2, maxPoints: 3 }));
+  assert.deepEqual(thin[1].x, [1, 3, 4]);
+  near(thin[1].y, [4, 4, 3], "det smoothed, steps 1, 3, 4");
+});
+
+test("evenlySpaced keeps every index up to the limit, then a stride ending on the last", () => {
+  assert.deepEqual(evenlySpaced(4, 10), [0, 1, 2, 3]);
+  assert.deepEqual(evenlySpaced(10, 4), [0, 3, 6, 9]);
+  // stride ceil(599 / 199) = 4: 0, 4, ..., 596 (150 indices), then 599
+  assert.deepEqual(evenlySpaced(600, 200), [...Array.from({ length: 150 }, (_, i) => 4 * i), 599]);
+  assert.deepEqual(evenlySpaced(5, 2), [0, 4]);
 });
 
 function valRecords(mma3: (number | undefined)[]): ValRecord[] {
