@@ -96,14 +96,6 @@ export function relationRow(m: DenseMap, anchor: number): Float32Array {
   return out;
 }
 
-/** Mean absolute difference between two relation rows (PSRD's L1, restricted to one row). */
-export function relationGap(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`relationGap: rows of ${a.length} and ${b.length} cells`);
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
-  return s / a.length;
-}
-
 export interface GroupSeparation {
   /** Mean cosine between descriptors of two pixels of the same teacher group. */
   within: number;

@@ -16,17 +16,18 @@ export interface LadderRung {
   group: SeedGroup;
 }
 
-/** Per-seed test summaries of a rung on a dataset (each run's kept eval JSON). */
-function summaries(rung: LadderRung, dataset: string): EvalSummary[] {
-  return groupSummaries(rung.group, dataset);
+/** A rung's per-seed test summaries on one dataset (each run's kept eval JSON). */
+interface RungSummaries {
+  label: string;
+  summaries: EvalSummary[];
 }
 
 /** Each consecutive step of the ladder (rung i+1 − rung i) against the larger seed sd, per split. */
-export function ladderSteps(rungs: LadderRung[], dataset: string, threshold = 3): SpreadComparison[] {
+export function ladderSteps(rungs: RungSummaries[], threshold = 3): SpreadComparison[] {
   const out: SpreadComparison[] = [];
   for (let i = 1; i < rungs.length; i++) {
-    const a = aggregateSeeds(summaries(rungs[i], dataset), rungs[i].label);
-    const b = aggregateSeeds(summaries(rungs[i - 1], dataset), rungs[i - 1].label);
+    const a = aggregateSeeds(rungs[i].summaries, rungs[i].label);
+    const b = aggregateSeeds(rungs[i - 1].summaries, rungs[i - 1].label);
     const splits = [
       { split: "overall", pairs: a.pairs },
       { split: "illumination", pairs: a.pairs_i },
@@ -47,8 +48,9 @@ export async function showLadderOnTestSets(rungs: LadderRung[], opts: { name: st
   for (const set of workbookTestSets()) {
     const dataset = path.resolve(opts.root, set);
     const name = path.basename(dataset);
+    const learned = rungs.map((r) => ({ label: r.label, summaries: groupSummaries(r.group, dataset) }));
     const methods = [
-      ...rungs.map((r) => ({ label: r.label, summaries: summaries(r, dataset) })),
+      ...learned,
       { label: "ORB", summaries: [baselineSummary("orb", dataset)] },
       { label: "KAZE", summaries: [baselineSummary("kaze", dataset)] },
     ];
@@ -64,7 +66,7 @@ export async function showLadderOnTestSets(rungs: LadderRung[], opts: { name: st
         "MMA@10": r["MMA@10"],
       })),
     );
-    steps[name] = ladderSteps(rungs, dataset);
+    steps[name] = ladderSteps(learned);
     if (steps[name].length > 0) console.log(steps[name].map((s) => s.text).join("\n"));
   }
   return steps;

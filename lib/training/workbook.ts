@@ -28,16 +28,19 @@ export function workbookTestSets(scale: ScaleName = workbookScale()): string[] {
 /** Trains the quick runs of `rows` x `seeds` that are not finished (resuming unfinished ones). */
 async function trainQuickRuns(rows: RowName[], teacher: TeacherName, seeds: number[]): Promise<void> {
   const root = SCALE_ROOTS.quick[0];
-  const todo = rows.flatMap((row) => seeds.map((seed) => resolveConfig(row, teacher, { ...SCALES.quick, seed }))).filter((c) => !findRun(c, { roots: [root] })?.finished);
+  // Each wanted config with the run already there for it, if any (listing the runs reads every folder).
+  const todo = rows
+    .flatMap((row) => seeds.map((seed) => resolveConfig(row, teacher, { ...SCALES.quick, seed })))
+    .map((config) => ({ config, existing: findRun(config, { roots: [root] }) }))
+    .filter(({ existing }) => !existing?.finished);
   if (todo.length === 0) return;
-  const split = splitImages(projectPath(todo[0].data.images));
+  const split = splitImages(projectPath(todo[0].config.data.images));
   let data: RunData | undefined;
-  const bar = progressBar(`quick scale: training ${todo.length} tiny runs`, todo.reduce((s, c) => s + c.steps, 0));
+  const bar = progressBar(`quick scale: training ${todo.length} tiny runs`, todo.reduce((s, t) => s + t.config.steps, 0));
   try {
-    for (const config of todo) {
+    for (const { config, existing } of todo) {
       data ??= await prepareRunData(config, split, { quiet: true });
       const dir = path.join(root, defaultRunName(config));
-      const existing = findRun(config, { roots: [root] });
       await train(config, dir, data, { resume: existing !== undefined, quiet: true, onRecord: (r) => r.type === "train" && bar.tick(1, `${config.row} seed ${config.seed}`) });
     }
   } finally {
