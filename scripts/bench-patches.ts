@@ -1,5 +1,5 @@
 // Speed of every DesDis network, one JSON line each:
-//   npm run bench-patches -- [--widths 8,16,24,32] [--detector kaze|samfeat:CHECKPOINT] [--keypoints N] [--repeats R]
+//   npm run bench-patches -- [--widths 8,16,24,32] [--detector kaze|samfeat:CHECKPOINT] [--keypoints N] [--repeats R] [--out FILE]
 // ms_per_1000_patches: evaluation-mode descriptors of 1000 patches (batches of 256, the evaluation's);
 // ms_per_image: one 480x640 image end to end, the detector's keypoints (at most N), patch cutting and
 // description. The teachers and equal-weight students are the L2-Net network; light students DesDis-d.
@@ -9,21 +9,23 @@ import { detectorProblem, createPatchDetector, cutKeypointPatches } from "../lib
 import { describePatches } from "../lib/desdis/patch-eval";
 import { initEngine } from "../lib/engine/index";
 import { createPatchNet, PatchDescriptorNet } from "../lib/models/patch-descriptors";
-import { integerFlag, parseCommandLine, runMain, UsageError } from "../lib/util/cli";
+import { writeJsonAtomicSync } from "../lib/util/atomic";
+import { integerFlag, outputFile, parseCommandLine, runMain, UsageError } from "../lib/util/cli";
 import { projectPath } from "../lib/util/project";
 
-const USAGE = `usage: npm run bench-patches -- [--widths 8,16,24,32] [--detector kaze|samfeat:CHECKPOINT] [--keypoints N] [--repeats R]
+const USAGE = `usage: npm run bench-patches -- [--widths 8,16,24,32] [--detector kaze|samfeat:CHECKPOINT] [--keypoints N] [--repeats R] [--out FILE]
   --widths W,...   light student widths (default 8,16,24,32); the L2-Net network is always measured
   --detector D     keypoints of the per-image timing (default kaze)
   --keypoints N    at most N keypoints per image (default 1000)
-  --repeats R      repeats per measurement, the median is printed (default 3)`;
+  --repeats R      repeats per measurement, the median is printed (default 3)
+  --out FILE       also write the lines as one JSON array (npm run desdis-study reads outputs/desdis/speed.json)`;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   const v = parseCommandLine(process.argv.slice(2), {
     usage: USAGE,
-    options: { widths: { type: "string" }, detector: { type: "string" }, keypoints: { type: "string" }, repeats: { type: "string" } },
+    options: { widths: { type: "string" }, detector: { type: "string" }, keypoints: { type: "string" }, repeats: { type: "string" }, out: { type: "string" } },
   });
   const widths = (v.widths ?? "8,16,24,32").split(",").map((w) => {
     const n = Number(w);
@@ -35,11 +37,13 @@ async function main(): Promise<void> {
   if (problem !== undefined) throw new UsageError(problem);
   const keypoints = integerFlag(v.keypoints, "--keypoints") ?? 1000;
   const repeats = integerFlag(v.repeats, "--repeats") ?? 3;
+  const out = v.out === undefined ? undefined : outputFile(v.out, "--out");
+  const lines: Record<string, unknown>[] = [];
   const engine = await initEngine({ quiet: true });
   const image = await resizeRgb(await readRgb(projectPath("data", "photos", "skimage", "astronaut.png")), 640, 480);
   const detector = await createPatchDetector(detectorName);
   const patches = new Float32Array(1000 * 32 * 32).map((_, i) => (i * 2654435761) % 256);
-  const nets: [string, () => PatchDescriptorNet][] = [["l2net", () => createPatchNet("l2net")], ...widths.map((w) => [`desdis-${w}`, () => createPatchNet("desdis", { width: w })] as [string, () => PatchDescriptorNet])];
+  const nets: [string, () => PatchDescriptorNet][] = [["l2net", () => createPatchNet("l2net")], ...widths.map((w) => [`desdis${w}`, () => createPatchNet("desdis", { width: w })] as [string, () => PatchDescriptorNet])];
   try {
     for (const [name, make] of nets) {
       const net = make();
@@ -58,7 +62,7 @@ async function main(): Promise<void> {
         detect.push(td);
         found = k.scores.length;
       }
-      console.log(JSON.stringify({
+      const line = {
         network: name,
         params: net.numParams(),
         ms_per_1000_patches: Math.round(median(perPatches)),
@@ -69,12 +73,15 @@ async function main(): Promise<void> {
         image: "480x640",
         backend: engine.backend,
         threads: engine.threads,
-      }));
+      };
+      console.log(JSON.stringify(line));
+      lines.push(line);
       net.dispose();
     }
   } finally {
     detector.dispose?.();
   }
+  if (out !== undefined) writeJsonAtomicSync(out, lines);
 }
 
 runMain(main);

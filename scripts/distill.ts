@@ -8,16 +8,12 @@ import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
 import { ConfigError, DISTILL_DEFAULTS, distillRunName, REGULARIZERS, resolveDistillConfig, STUDENT_KINDS, TRIPLET_LOSSES } from "../lib/desdis/config";
 import { DISTILL_FILES, distill } from "../lib/desdis/distill";
-import { heldOutCached } from "../lib/desdis/held-out";
 import { loadPatchNetwork } from "../lib/desdis/load-network";
 import { PatchPairSchedule } from "../lib/desdis/patch-pairs";
-import { loadPatchSources } from "../lib/desdis/sources";
+import { ImageFolderError, prepareDistillData } from "../lib/desdis/prepare";
 import { initEngine } from "../lib/engine/index";
-import { createHomographicLabeler } from "../lib/labels/homographic-adaptation";
-import { LabelCache, labelsCached } from "../lib/labels/cache";
-import { splitImages } from "../lib/training/sources";
 import { choiceFlag, existingDir, existingFile, integerFlag, outputDir, parseCommandLine, positiveFlag, required, runMain, UsageError } from "../lib/util/cli";
-import { projectPath, projectRelative, PROJECT_ROOT } from "../lib/util/project";
+import { projectPath, projectRelative } from "../lib/util/project";
 
 const USAGE = `usage: npm run distill -- --teacher FILE|none --student ${STUDENT_KINDS.join("|")} [flags]
   --teacher FILE|none    the frozen teacher (a patch checkpoint, e.g. a teacher run's final.safetensors, or
@@ -27,8 +23,8 @@ const USAGE = `usage: npm run distill -- --teacher FILE|none --student ${STUDENT
   --loss L               triplet loss ${TRIPLET_LOSSES.join("|")} (default: the teacher's, else ${DISTILL_DEFAULTS.triplet})
   --reg R                teacher-student regulariser ${REGULARIZERS.join("|")} (default ${DISTILL_DEFAULTS.regularizer}; students only)
   --lambda L             weight of the regulariser (default ${DISTILL_DEFAULTS.lambda}; students only)
-  --steps N              optimisation steps (default ${DISTILL_DEFAULTS.equal.steps} for L2-Net, ${DISTILL_DEFAULTS.light.steps} for DesDis)
-  --batch B              matching pairs per step (default ${DISTILL_DEFAULTS.equal.batch} for L2-Net, ${DISTILL_DEFAULTS.light.batch} for DesDis)
+  --steps N              optimisation steps (default ${DISTILL_DEFAULTS.steps})
+  --batch B              matching pairs per step (default ${DISTILL_DEFAULTS.batch})
   --pairs-per-image K    pairs cut from each image of a step, dividing B (default 8)
   --seed S               seed of the weights and of every batch (default ${DISTILL_DEFAULTS.seed})
   --lr LR                Adam learning rate, decayed linearly to 0 (default ${DISTILL_DEFAULTS.lr})
@@ -83,7 +79,7 @@ async function main(): Promise<number> {
     validateEvery: integerFlag(v["validate-every"], "--validate-every"),
     checkpointEvery: integerFlag(v["checkpoint-every"], "--checkpoint-every"),
   };
-  const batch = common.batch ?? (kind === "equal" ? DISTILL_DEFAULTS.equal.batch : DISTILL_DEFAULTS.light.batch);
+  const batch = common.batch ?? DISTILL_DEFAULTS.batch;
   if (common.pairsPerImage !== undefined && batch % common.pairsPerImage !== 0) {
     throw new UsageError(`--pairs-per-image ${common.pairsPerImage}: must divide the batch, ${batch}`);
   }
@@ -121,20 +117,18 @@ async function main(): Promise<number> {
     throw new UsageError(`${shown}: an unfinished run with these flags exists; add --resume to continue it`);
   }
 
-  let split;
-  try {
-    split = splitImages(path.resolve(PROJECT_ROOT, config.data.images));
-  } catch (e) {
-    throw new UsageError(`--images ${(e as Error).message}`);
-  }
   const cacheRoot = path.resolve(v.cache ?? projectPath("data", "cache"));
-  const labeler = await createHomographicLabeler();
-  const labelCache = new LabelCache(path.join(cacheRoot, "labels"));
-  const lookup = async (image: Parameters<typeof labelsCached>[2]["image"], file: string) => (await labelsCached(labeler, labelCache, { image, file })).labels.points;
-  if (!quiet) console.log(`images: ${split.train.length} for training (${split.rule}); held-out patches from ${config.heldOut.roots.join(", ")}`);
-  const sources = await loadPatchSources(split.train, lookup, { quiet });
-  const heldOut = await heldOutCached(path.join(cacheRoot, "desdis"), { ...config.heldOut, roots: config.heldOut.roots.map((r) => path.resolve(PROJECT_ROOT, r)) }, { identity: labeler.identity, lookup }, { quiet });
-  if (!quiet) console.log(`held-out set: ${heldOut.set.sequence.length} patches, ${heldOut.set.labels.length} pairs (${path.relative(process.cwd(), heldOut.file)}${heldOut.built ? ", built now" : ""})`);
+  let data;
+  try {
+    data = await prepareDistillData(config, cacheRoot, { quiet });
+  } catch (e) {
+    if (e instanceof ImageFolderError) throw new UsageError(`--images ${e.message}`);
+    throw e;
+  }
+  if (!quiet) {
+    console.log(`images: ${data.sources.length} for training (${data.rule}); held-out patches from ${config.heldOut.roots.join(", ")}`);
+    console.log(`held-out set: ${data.heldOut.sequence.length} patches, ${data.heldOut.labels.length} pairs (${path.relative(process.cwd(), data.heldOutFile)}${data.heldOutBuilt ? ", built now" : ""})`);
+  }
 
   let interrupted = false;
   process.on("SIGINT", () => {
@@ -145,7 +139,7 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   let result;
   try {
-    result = await distill(config, dir, { schedule: new PatchPairSchedule(sources, config.data, config.seed), heldOut: heldOut.set, teacher: teacher?.net }, { resume: v.resume === true, quiet, shouldStop: () => interrupted });
+    result = await distill(config, dir, { schedule: new PatchPairSchedule(data.sources, config.data, config.seed), heldOut: data.heldOut, teacher: teacher?.net }, { resume: v.resume === true, quiet, shouldStop: () => interrupted });
   } finally {
     teacher?.net.dispose();
   }

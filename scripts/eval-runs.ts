@@ -11,13 +11,14 @@ import { DatasetError } from "../lib/data/errors";
 import { readHPatches } from "../lib/data/hpatches";
 import { initEngine } from "../lib/engine/index";
 import type { EvalSummary } from "../lib/eval/metrics";
-import { aggregateSeeds, compareWithSpread, seedTable, SeedTableEntry, seedTableRows } from "../lib/eval/seeds";
+import { aggregateSeeds, compareSplitsWithSpread, seedTable, SeedTableEntry, seedTableRows } from "../lib/eval/seeds";
 import { ROW_NAMES } from "../lib/training/config";
 import { baselineSummaryFile, datasetName, keptOrEvaluated, runSummaryFile } from "../lib/training/results";
 import { listRuns, RunInfo, seedGroups } from "../lib/training/runs";
 import { RUN_FILES } from "../lib/training/trainer";
 import { writeFileAtomicSync } from "../lib/util/atomic";
 import { existingDir, outputDir, parseCommandLine, positiveFlag, runMain, UsageError } from "../lib/util/cli";
+import { printTable } from "../lib/util/print-table";
 import { projectPath } from "../lib/util/project";
 
 const USAGE = `usage: npm run eval-runs -- [--runs DIR] [--datasets DIR,DIR] [--baselines orb,kaze] [--threshold P] [--out DIR] [--quiet]
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
 
   const tables: SeedTableEntry[] = [];
   const groups = seedGroups(runs).sort((a, b) => ROW_NAMES.indexOf(a.config.row) - ROW_NAMES.indexOf(b.config.row) || a.config.teacher.localeCompare(b.config.teacher));
+  // A dense student (npm run train --distill-from) is a line of its own, never one of its row's seeds.
+  const rowLabel = (c: (typeof groups)[number]["config"]) => (c.distill ? `${c.row} dense student` : c.row);
   const summariesOf = async (run: RunInfo, dataset: string) =>
     keptOrEvaluated(runSummaryFile(run.dir, dataset, threshold), path.join(run.dir, RUN_FILES.final), dataset, { quiet, threshold, label: `${run.name}/${RUN_FILES.final}` });
 
@@ -71,24 +74,18 @@ async function main(): Promise<void> {
     const ladder: { group: (typeof groups)[number]; summaries: EvalSummary[] }[] = [];
     for (const group of groups) {
       const summaries: EvalSummary[] = [];
-      for (const run of group.runs) summaries.push({ ...(await summariesOf(run, dataset)), method: `${group.config.row}/${group.config.teacher} seed ${run.config.seed}` });
-      tables.push({ row: `${group.config.row} (${group.runs.length} seeds)`, teacher: group.config.teacher, summaries });
+      for (const run of group.runs) summaries.push({ ...(await summariesOf(run, dataset)), method: `${rowLabel(group.config)}/${group.config.teacher} seed ${run.config.seed}` });
+      tables.push({ row: `${rowLabel(group.config)} (${group.runs.length} seeds)`, teacher: group.config.teacher, summaries });
       ladder.push({ group, summaries });
     }
     // Every row against the baseline row of the same teacher and scale, at 3 px.
     for (const { group, summaries } of ladder) {
-      if (group.config.row === "baseline") continue;
-      const base = ladder.find((l) => l.group.config.row === "baseline" && l.group.config.teacher === group.config.teacher && l.group.config.steps === group.config.steps);
+      if (group.config.row === "baseline" && !group.config.distill) continue;
+      const base = ladder.find((l) => l.group.config.row === "baseline" && !l.group.config.distill && l.group.config.teacher === group.config.teacher && l.group.config.steps === group.config.steps && l.group.config.network.width === group.config.network.width);
       if (!base) continue;
-      const a = aggregateSeeds(summaries, `${group.config.row}/${group.config.teacher}`);
+      const a = aggregateSeeds(summaries, `${rowLabel(group.config)}/${group.config.teacher}`);
       const b = aggregateSeeds(base.summaries, `baseline/${group.config.teacher}`);
-      for (const split of ["overall", "illumination", "viewpoint"] as const) {
-        try {
-          console.log(`${datasetName(dataset)}: ${compareWithSpread(a, b, { threshold: 3, split }).text}`);
-        } catch {
-          // a split without pairs in this dataset
-        }
-      }
+      for (const c of compareSplitsWithSpread(a, b)) console.log(`${datasetName(dataset)}: ${c.text}`);
     }
   }
   const { csv } = seedTable(tables);
@@ -96,15 +93,6 @@ async function main(): Promise<void> {
   const table = path.join(out, `ablation-table${suffix}.csv`);
   writeFileAtomicSync(table, csv);
   console.log(`wrote ${path.relative(process.cwd(), table)}`);
-}
-
-/** The chosen columns as a plain fixed-width text table (a console's width shows every column). */
-function printTable(rows: Record<string, unknown>[], columns: string[]): void {
-  const cell = (v: unknown) => (v === null || v === undefined ? "" : String(v));
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i])).join("  ");
-  console.log(line(columns));
-  for (const r of rows) console.log(line(columns.map((c) => cell(r[c]))));
 }
 
 function projectPathIfRelative(p: string): string {

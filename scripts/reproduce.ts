@@ -1,20 +1,19 @@
 // Reproduce the whole default-scale study from scratch: train every ablation row with each teacher
 // (finished runs are skipped, an interrupted one resumes from its last checkpoint), evaluate every
 // run and the classical baselines on both test sets and print the ablation table (npm run eval-runs),
+// train the dense DesDis students of the new baseline and the DesDis study (npm run desdis-study),
 // then execute the workbook on those runs (npm start).
 //   npm run reproduce -- [--teachers human,classical] [--seeds 0,1,2] [--other-seeds 0] [--rows ...]
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
 import { initEngine } from "../lib/engine/index";
-import { defaultRunName, resolveConfig, RowName, ROW_NAMES, TeacherName, TEACHER_NAMES, TrainConfig } from "../lib/training/config";
-import { prepareRunData, RunData } from "../lib/training/prepare";
+import { resolveConfig, RowName, ROW_NAMES, TeacherName, TEACHER_NAMES, TrainConfig } from "../lib/training/config";
 import { SourceError, splitImages } from "../lib/training/sources";
-import { readMetrics, RUN_FILES, train } from "../lib/training/trainer";
+import { trainMissing } from "../lib/training/train-missing";
+import { denseStudyConfigs, denseStudyTeacher } from "../lib/training/dense-study";
 import { SCALE_NAMES, SCALES, workbookScale } from "../lib/training/scales";
 import { choiceFlag, existingDir, parseCommandLine, runMain, UsageError } from "../lib/util/cli";
-import { progressBar } from "../lib/util/progress";
 import { projectPath, projectRelative, PROJECT_ROOT } from "../lib/util/project";
 
 const USAGE = `usage: npm run reproduce -- [flags]
@@ -28,6 +27,7 @@ const USAGE = `usage: npm run reproduce -- [flags]
   --cache DIR          teacher and label caches (default data/cache)
   --datasets DIR,...   test sets for the evaluation (default data/synthetic-hpatches,data/hpatches-sample)
   --out DIR            folder of run folders (default outputs/runs)
+  --no-desdis          skip the DesDis part: the dense students and npm run desdis-study
   --no-workbook        train and evaluate only; do not execute the notebooks
   --quiet              no progress line`;
 
@@ -42,6 +42,7 @@ const OPTIONS = {
   datasets: { type: "string" },
   out: { type: "string" },
   "no-workbook": { type: "boolean" },
+  "no-desdis": { type: "boolean" },
   quiet: { type: "boolean" },
 } as const;
 
@@ -57,22 +58,6 @@ function seedsFlag(value: string | undefined, flag: string, fallback: number[]):
   const seeds = value.split(",").map((s) => Number(s.trim()));
   if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new UsageError(`${flag} ${value}: a comma-separated list of non-negative integers`);
   return [...new Set(seeds)];
-}
-
-interface GridRun {
-  config: TrainConfig;
-  dir: string;
-  /** Steps already done (a resumed run) or all of them (a finished run). */
-  done: number;
-  finished: boolean;
-}
-
-/** The step a run folder reached: its final weights mean all of them, else its last logged step. */
-function stepsDone(dir: string, config: TrainConfig): { done: number; finished: boolean } {
-  if (fs.existsSync(path.join(dir, RUN_FILES.final))) return { done: config.steps, finished: true };
-  if (!fs.existsSync(path.join(dir, RUN_FILES.last))) return { done: 0, finished: false };
-  const logged = readMetrics(dir).reduce((m, r) => Math.max(m, r.step), 0);
-  return { done: logged, finished: false };
 }
 
 /** Runs a project script as a child process (same node, tsx loader), inheriting the terminal. */
@@ -93,63 +78,49 @@ async function main(): Promise<number> {
   for (const d of datasets) existingDir(path.resolve(PROJECT_ROOT, d), "--datasets");
   const outRoot = path.resolve(v.out ?? projectPath("outputs", "runs"));
   const quiet = v.quiet === true;
+  const desdis = v["no-desdis"] !== true;
 
-  const grid: GridRun[] = [];
+  const grid: TrainConfig[] = [];
   for (const teacher of teachers) {
     for (const seed of teacher === "human" ? humanSeeds : otherSeeds) {
-      for (const row of rows) {
-        const config = resolveConfig(row, teacher, { ...SCALES[scale], ...(images ? { images } : {}), seed });
-        const dir = path.join(outRoot, defaultRunName(config));
-        grid.push({ config, dir, ...stepsDone(dir, config) });
-      }
+      for (const row of rows) grid.push(resolveConfig(row, teacher, { ...SCALES[scale], ...(images ? { images } : {}), seed }));
     }
   }
-  let split;
   try {
-    split = splitImages(path.resolve(PROJECT_ROOT, grid[0].config.data.images));
+    splitImages(path.resolve(PROJECT_ROOT, grid[0].data.images));
   } catch (e) {
     throw new UsageError(`--images ${(e as Error).message}`);
   }
-  const todo = grid.filter((r) => !r.finished);
-  const total = todo.reduce((s, r) => s + r.config.steps - r.done, 0);
-  console.log(`grid (${scale} scale): ${grid.length} runs (${teachers.join(", ")} × ${rows.join(", ")}); ${grid.length - todo.length} finished, ${todo.length} to train (${total} steps)`);
-
-  if (todo.length > 0) {
-    await initEngine({ quiet });
-    let interrupted = false;
-    process.on("SIGINT", () => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      console.error("\nstopping after this step (Ctrl-C again to quit at once); npm run reproduce resumes");
-    });
-    const data = new Map<TeacherName, RunData>();
-    const bar = progressBar("reproduce", total, { quiet });
-    try {
-      for (const [i, run] of todo.entries()) {
-        const teacher = run.config.teacher;
-        if (!data.has(teacher)) data.set(teacher, await prepareRunData(run.config, split, { cacheRoot: v.cache, quiet }));
-        const name = path.basename(run.dir);
-        const result = await train(run.config, run.dir, data.get(teacher)!, {
-          resume: fs.existsSync(path.join(run.dir, RUN_FILES.config)),
-          quiet: true,
-          shouldStop: () => interrupted,
-          onRecord: (r) => {
-            if (r.type === "train") bar.tick(1, `run ${i + 1}/${todo.length} ${name} step ${r.step}`);
-          },
-        });
-        if (result.status === "interrupted") {
-          bar.stop();
-          console.log(`interrupted in ${name} at step ${result.steps}; run npm run reproduce again to resume`);
-          return 0;
-        }
-      }
-    } finally {
-      bar.stop();
-    }
+  await initEngine({ quiet });
+  let interrupted = false;
+  process.on("SIGINT", () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error("\nstopping after this step (Ctrl-C again to quit at once); npm run reproduce resumes");
+  });
+  const trained = await trainMissing(grid, { out: outRoot, cacheRoot: v.cache, label: "reproduce", quiet, shouldStop: () => interrupted });
+  console.log(`grid (${scale} scale): ${grid.length} runs (${teachers.join(", ")} × ${rows.join(", ")}); ${grid.length - trained.todo} were finished, ${trained.trained} trained now`);
+  if (trained.status === "interrupted") {
+    console.log(`interrupted in ${trained.interruptedIn}; run npm run reproduce again to resume`);
+    return 0;
   }
 
+  // The dense DesDis variant distils this grid's baseline of seed 0 (default scale, human teacher).
+  if (desdis && scale === "default" && teachers.includes("human") && rows.includes("baseline") && humanSeeds.includes(0)) {
+    const dense = denseStudyConfigs(denseStudyTeacher([outRoot]));
+    const r = await trainMissing([...dense.student, ...dense.alone], { out: outRoot, cacheRoot: v.cache, label: "dense students", quiet, shouldStop: () => interrupted });
+    if (r.status === "interrupted") {
+      console.log(`interrupted in ${r.interruptedIn}; run npm run reproduce again to resume`);
+      return 0;
+    }
+  }
   // Tables and baselines go beside the run folders (outputs/ for outputs/runs).
   runScript("eval-runs.ts", ["--runs", outRoot, "--datasets", datasets.join(","), "--out", path.dirname(outRoot), ...(quiet ? ["--quiet"] : [])]);
+  // The DesDis study (teachers, students, sweep), its runs beside the SAMFeat ones.
+  if (desdis) {
+    const desdisOut = path.join(path.dirname(outRoot), scale === "quick" ? "desdis-quick" : "desdis");
+    runScript("desdis-study.ts", ["--scale", scale, "--out", desdisOut, "--datasets", datasets.join(","), ...(v.images ? ["--images", v.images] : []), ...(v.cache ? ["--cache", v.cache] : []), ...(quiet ? ["--quiet"] : [])]);
+  }
   if (v["no-workbook"] !== true) runScript("run-notebooks.ts", ["--out", projectPath("outputs", "notebooks")]);
   return 0;
 }

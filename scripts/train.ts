@@ -3,16 +3,20 @@
 // The run folder is <out>/<row>-<teacher>-w<width>-s<size>-b<batch>-n<steps>-seed<seed>-<config hash>,
 // so the same flags find the same run: a finished run is reported, not retrained; an unfinished one
 // continues with --resume. Ctrl-C saves a checkpoint and exits; a NaN stops with a message.
+// --distill-from FILE trains a dense student of a trained SamFeatNet (the workbench's dense DesDis
+// variant, lib/losses/dense-distillation.ts) in dense-student-<row>-...-from-<sha8>-<reg><lambda>-<hash>.
 import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
 import { initEngine } from "../lib/engine/index";
 import { runBenchmark } from "../lib/models/benchmark";
 import { LOSS_NAMES, LossName } from "../lib/losses/index";
-import { ConfigOverrides, defaultRunName, resolveConfig, ROW_NAMES, TEACHER_NAMES, TRAIN_DEFAULTS } from "../lib/training/config";
+import { REGULARIZER_FORMS } from "../lib/losses/dense-distillation";
+import { ConfigOverrides, defaultRunName, DISTILL_DEFAULTS, resolveConfig, ROW_NAMES, TEACHER_NAMES, TRAIN_DEFAULTS } from "../lib/training/config";
+import { readDistillTeacher } from "../lib/training/dense-student";
 import { prepareRunData } from "../lib/training/prepare";
 import { SourceError, splitImages } from "../lib/training/sources";
 import { RUN_FILES, train } from "../lib/training/trainer";
-import { choiceFlag, existingDir, integerFlag, parseCommandLine, positiveFlag, required, runMain, UsageError } from "../lib/util/cli";
+import { choiceFlag, existingDir, existingFile, integerFlag, parseCommandLine, positiveFlag, required, runMain, UsageError } from "../lib/util/cli";
 import { projectPath, projectRelative, PROJECT_ROOT } from "../lib/util/project";
 import * as fs from "node:fs";
 
@@ -31,6 +35,11 @@ const USAGE = `usage: npm run train -- --config ${ROW_NAMES.join("|")} --teacher
   --weights T=W,...      loss weights, e.g. dis=0.5,wsc=2 (terms ${LOSS_NAMES.join(", ")}; default 1)
   --wsc release|supcon   the released WSC loss (default) or the intended supervised-contrastive form
   --warp-teacher         warp the teacher targets into warped second views (extension; the release drops them)
+  --distill-from FILE    train a dense student of this trained SamFeatNet checkpoint (frozen), e.g. a run's
+                         final.safetensors: the row's losses + lambda * the DesDis regulariser on the sampled
+                         descriptors (the workbench's extension, in neither paper)
+  --reg abs|square|hinge the regulariser's form (default ${DISTILL_DEFAULTS.form}; with --distill-from only)
+  --lambda L             its weight, >= 0 (default ${DISTILL_DEFAULTS.lambda}; with --distill-from only)
   --resume               continue the unfinished run with these flags from its last checkpoint
   --profile              print the step-time breakdown and the bare network step of npm run bench
   --quiet                no progress bar`;
@@ -52,6 +61,9 @@ const OPTIONS = {
   weights: { type: "string" },
   wsc: { type: "string" },
   "warp-teacher": { type: "boolean" },
+  "distill-from": { type: "string" },
+  reg: { type: "string" },
+  lambda: { type: "string" },
   resume: { type: "boolean" },
   profile: { type: "boolean" },
   quiet: { type: "boolean" },
@@ -68,6 +80,24 @@ function parseWeights(value: string | undefined): Partial<Record<LossName, numbe
   return out;
 }
 
+/** The dense student's teacher and regulariser, checked before any work; undefined without --distill-from. */
+function distillOverrides(file: string | undefined, reg: string | undefined, lambda: string | undefined): ConfigOverrides["distill"] {
+  if (file === undefined) {
+    if (reg !== undefined || lambda !== undefined) throw new UsageError(`${reg !== undefined ? "--reg" : "--lambda"} needs --distill-from FILE (the dense student's teacher)`);
+    return undefined;
+  }
+  const form = choiceFlag(reg, "--reg", REGULARIZER_FORMS);
+  const weight = positiveFlag(lambda, "--lambda", true);
+  let teacher;
+  try {
+    teacher = readDistillTeacher(existingFile(file, "--distill-from"));
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`--distill-from ${(e as Error).message}`);
+  }
+  return { teacher, form, lambda: weight };
+}
+
 async function main(): Promise<number> {
   const v = parseCommandLine(process.argv.slice(2), { usage: USAGE, options: OPTIONS });
   const row = choiceFlag(required(v.config, "--config", ROW_NAMES.join(", ")), "--config", ROW_NAMES)!;
@@ -75,6 +105,7 @@ async function main(): Promise<number> {
   const size = integerFlag(v.size, "--size", 32);
   if (size !== undefined && size % 8 !== 0) throw new UsageError(`--size ${size}: must be a multiple of 8`);
   const images = v.images === undefined ? undefined : projectRelative(existingDir(v.images, "--images"));
+  const distill = distillOverrides(v["distill-from"], v.reg, v.lambda);
   const overrides: ConfigOverrides = {
     steps: integerFlag(v.steps, "--steps"),
     seed: integerFlag(v.seed, "--seed", 0),
@@ -88,6 +119,7 @@ async function main(): Promise<number> {
     weights: parseWeights(v.weights),
     wscVariant: choiceFlag(v.wsc, "--wsc", ["release", "supcon"] as const),
     warpTeacher: v["warp-teacher"] === true ? true : undefined,
+    distill,
   };
   const config = resolveConfig(row, teacherName, overrides);
   const imageDir = path.resolve(PROJECT_ROOT, config.data.images);

@@ -8,7 +8,7 @@
 //   student run     --teacher FILE: L = triplet(S) + lambda * regulariser(S, T), T frozen; "equal" has
 //                   the teacher's architecture and width, "light" is the DesDis network of width d
 import * as crypto from "node:crypto";
-import type { RegularizerForm } from "../losses/teacher-student";
+import { REGULARIZER_FORMS, RegularizerForm } from "../losses/teacher-student";
 import type { PatchArchitecture } from "../models/patch-descriptors";
 import { canonicalJson } from "../teachers/cache";
 import { HeldOutOptions } from "./held-out";
@@ -16,7 +16,7 @@ import { PATCH_DATA_DEFAULTS, PatchDataOptions } from "./patch-pairs";
 
 export const TRIPLET_LOSSES = ["hardnet", "sosnet", "hynet"] as const;
 export type TripletLoss = (typeof TRIPLET_LOSSES)[number];
-export const REGULARIZERS = ["abs", "square", "hinge"] as const;
+export const REGULARIZERS = REGULARIZER_FORMS;
 export const STUDENT_KINDS = ["equal", "light"] as const;
 export type StudentKind = (typeof STUDENT_KINDS)[number];
 
@@ -40,13 +40,14 @@ export interface DistillConfig {
 }
 
 /**
- * Defaults of the CPU scale, chosen from measured step times (lib/desdis/README.md): about 5-10
- * minutes per run on 2 shared cores. The HardNet-size network is ~8x slower per patch than a light
- * one, so it gets smaller batches and fewer steps.
+ * Defaults of the CPU scale (lib/desdis/README.md): every network, teacher or student, L2-Net or
+ * light, sees the same 128 pairs x 100 steps, so a student is never better than its teacher merely
+ * for having seen more pairs. An L2-Net teacher takes about 2 minutes on 2 cores; the held-out FPR95
+ * flattens after about 75 of the 100 steps.
  */
 export const DISTILL_DEFAULTS = {
-  equal: { batch: 128, steps: 100 },
-  light: { batch: 256, steps: 250 },
+  batch: 128,
+  steps: 100,
   width: 32,
   lambda: 1,
   regularizer: "abs" as RegularizerForm,
@@ -99,7 +100,6 @@ export function resolveDistillConfig(o: DistillOverrides): DistillConfig {
     architecture = "desdis";
     width = o.width ?? DISTILL_DEFAULTS.width;
   }
-  const scale = architecture === "l2net" ? DISTILL_DEFAULTS.equal : DISTILL_DEFAULTS.light;
   const support = PATCH_DATA_DEFAULTS.support;
   return {
     teacher: t,
@@ -111,7 +111,7 @@ export function resolveDistillConfig(o: DistillOverrides): DistillConfig {
     data: {
       ...PATCH_DATA_DEFAULTS,
       images: o.images ?? DISTILL_DEFAULTS.images,
-      batch: o.batch ?? scale.batch,
+      batch: o.batch ?? DISTILL_DEFAULTS.batch,
       pairsPerImage: o.pairsPerImage ?? PATCH_DATA_DEFAULTS.pairsPerImage,
     },
     heldOut: {
@@ -126,7 +126,7 @@ export function resolveDistillConfig(o: DistillOverrides): DistillConfig {
       every: o.validateEvery ?? DISTILL_DEFAULTS.validateEvery,
     },
     optimizer: { lr: o.lr ?? DISTILL_DEFAULTS.lr, weightDecay: 1e-4, schedule: "linear" },
-    steps: o.steps ?? scale.steps,
+    steps: o.steps ?? DISTILL_DEFAULTS.steps,
     seed: o.seed ?? DISTILL_DEFAULTS.seed,
     checkpointEvery: o.checkpointEvery ?? o.validateEvery ?? DISTILL_DEFAULTS.validateEvery,
   };
@@ -137,9 +137,17 @@ export function distillLearningRate(config: DistillConfig, step: number): number
   return config.optimizer.lr * (1 - step / config.steps);
 }
 
-/** A short hash of the resolved config. */
+/**
+ * A short hash of the resolved config. A student's teacher counts by its content (sha256), not by
+ * where its file lies, so a teacher copied from outputs/ into the shipped data/ keeps its students.
+ */
 export function distillRunKey(config: DistillConfig): string {
-  return crypto.createHash("sha256").update(canonicalJson(config)).digest("hex").slice(0, 10);
+  let identity: unknown = config;
+  if (config.teacher !== null) {
+    const { file: _where, ...teacher } = config.teacher;
+    identity = { ...config, teacher };
+  }
+  return crypto.createHash("sha256").update(canonicalJson(identity)).digest("hex").slice(0, 10);
 }
 
 /** Network tag: l2net or desdis<d>. */
@@ -147,11 +155,12 @@ export function networkTag(n: { architecture: PatchArchitecture; width: number }
   return n.architecture === "l2net" ? "l2net" : `desdis${n.width}`;
 }
 
-/** The run folder name, e.g. teacher-hardnet-l2net-b128-n100-seed0-<hash> or student-light-desdis16-abs1-hardnet-from-l2net-...-<hash>. */
+/** The run folder name, e.g. teacher-hardnet-l2net-b128-n100-seed0-<hash>, alone-hardnet-desdis32-... or student-light-desdis16-hardnet-abs1-from-l2net-...-<hash>. */
 export function distillRunName(c: DistillConfig): string {
   const net = networkTag(c.network);
   const tail = `b${c.data.batch}-n${c.steps}-seed${c.seed}-${distillRunKey(c)}`;
-  if (c.teacher === null) return `teacher-${c.loss.triplet}-${net}-${tail}`;
+  // A light network trained without a teacher is no one's teacher in the study: "alone".
+  if (c.teacher === null) return `${c.network.kind === "light" ? "alone" : "teacher"}-${c.loss.triplet}-${net}-${tail}`;
   const r = c.loss.regularizer!;
   return `student-${c.network.kind}-${net}-${c.loss.triplet}-${r.form}${r.lambda}-from-${networkTag(c.teacher)}-${c.teacher.sha256.slice(0, 8)}-${tail}`;
 }

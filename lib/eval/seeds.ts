@@ -138,6 +138,22 @@ export interface SpreadComparison {
   text: string;
 }
 
+/** a − b in percentage points against the larger of the two seed sds (fractions in, points out). */
+export interface SpreadDifference {
+  difference: number;
+  /** null when a side has fewer than 2 seeds */
+  spread: number | null;
+  /** |difference| > spread; null when the spread is unknown */
+  exceedsSpread: boolean | null;
+}
+
+export function differenceWithSpread(a: MeanSd, b: MeanSd): SpreadDifference {
+  if (a.mean === null || b.mean === null) throw new Error("differenceWithSpread: a side has no values");
+  const difference = 100 * (a.mean - b.mean);
+  const spread = a.sd === null || b.sd === null ? null : 100 * Math.max(a.sd, b.sd);
+  return { difference, spread, exceedsSpread: spread === null ? null : Math.abs(difference) > spread };
+}
+
 /** The difference of mean MMA (a − b) at one threshold and split, set against the seed spread. */
 export function compareWithSpread(a: SeedSummary, b: SeedSummary, opts: { threshold?: number; split?: SplitName } = {}): SpreadComparison {
   const threshold = opts.threshold ?? 3;
@@ -151,10 +167,7 @@ export function compareWithSpread(a: SeedSummary, b: SeedSummary, opts: { thresh
     if (m.mean === null) throw new Error(`compareWithSpread: ${s.method} has no ${split} pairs`);
     return m;
   };
-  const ma = at(a), mb = at(b);
-  const difference = 100 * (ma.mean! - mb.mean!);
-  const spread = ma.sd === null || mb.sd === null ? null : 100 * Math.max(ma.sd, mb.sd);
-  const exceedsSpread = spread === null ? null : Math.abs(difference) > spread;
+  const { difference, spread, exceedsSpread } = differenceWithSpread(at(a), at(b));
   const sign = difference >= 0 ? "+" : "−";
   const verdict =
     spread === null
@@ -162,4 +175,9 @@ export function compareWithSpread(a: SeedSummary, b: SeedSummary, opts: { thresh
       : `larger seed sd ${spread.toFixed(2)} pp: ${exceedsSpread ? "exceeds the seed spread" : "within the seed spread"}`;
   const text = `${a.method} − ${b.method}, MMA@${threshold} ${split}: ${sign}${Math.abs(difference).toFixed(2)} pp; ${verdict}`;
   return { split, threshold, difference, spread, exceedsSpread, text };
+}
+
+/** compareWithSpread at `threshold` for every split with pairs on both sides (hpatches-sample has viewpoint pairs only). */
+export function compareSplitsWithSpread(a: SeedSummary, b: SeedSummary, threshold = 3): SpreadComparison[] {
+  return SPLITS.filter((s) => a[s.pairs] > 0 && b[s.pairs] > 0).map((s) => compareWithSpread(a, b, { threshold, split: s.label }));
 }

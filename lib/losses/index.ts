@@ -15,6 +15,8 @@ export { detectionLoss, descriptorLoss, psrdLoss, wscLoss, edgeLoss, sampleDescr
 export type { DetectionOptions, DescriptorOptions, PsrdOptions, WscOptions };
 export type { WscVariant } from "./wsc";
 export type { PairOutputs, PairTargets } from "./types";
+export { denseDistillationLoss, denseDistillationFromSamples, REGULARIZER_FORMS } from "./dense-distillation";
+export type { DenseDistillationOptions, RegularizerForm } from "./dense-distillation";
 
 export const LOSS_NAMES = ["det", "des", "dis", "wsc", "edge"] as const;
 export type LossName = (typeof LOSS_NAMES)[number];

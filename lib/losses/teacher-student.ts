@@ -5,7 +5,8 @@
 //   s = cosine similarity; for pair i, s+ = s(a_i, p_i) and s- = s(n-pair of i), where the negative
 //   pair is the student's hardest in-batch negative, mined as HardNet does on the student's L2
 //   distances (anchor swap and the 0.008 false-negative exclusion by default): (a_i, p_j) or (a_k, p_i).
-//   The teacher's similarity is read on the same index pair.
+//   The teacher's similarity is read on the same index pair. Entries marked in `exclude` (e.g. the
+//   neighbours of a dense correspondence, lib/losses/dense-distillation.ts) are never mined either.
 //   "abs":    |s_S+ - s_T+| + |s_S- - s_T-|
 //   "square": (s_S+ - s_T+)^2 + (s_S- - s_T-)^2
 //   "hinge":  max(0, s_T+ - s_S+) + max(0, s_S- - s_T-)   (one-sided: the student may beat the teacher)
@@ -14,7 +15,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkPairs, diagonal, FALSE_NEGATIVE_THRESHOLD, hardestNegativePairs, hardnetDistanceMatrix, hardnetMiningMatrix, PairChoice, pickChoice, reduce, Reduction, stopGradient } from "./patch-mining";
 
-export type RegularizerForm = "abs" | "square" | "hinge";
+export const REGULARIZER_FORMS = ["abs", "square", "hinge"] as const;
+export type RegularizerForm = (typeof REGULARIZER_FORMS)[number];
 
 export interface TeacherStudentOptions {
   form: RegularizerForm;
@@ -22,6 +24,11 @@ export interface TeacherStudentOptions {
   anchorSwap?: boolean;
   /** Student distances below this are false negatives, never mined. Default 0.008. */
   falseNegativeThreshold?: number;
+  /**
+   * [N,N] 0/1 constant: 1 where (a_i, p_j) must never be mined as a negative (pushed away by 10, as
+   * the diagonal). Default none: only the diagonal and the false negatives are excluded.
+   */
+  exclude?: tf.Tensor2D;
   /** Default "mean". */
   reduction?: Reduction;
 }
@@ -54,8 +61,14 @@ export function pairSimilarities(
   if (teacherAnchors.shape[0] !== studentAnchors.shape[0]) {
     throw new Error(`teacher-student: ${teacherAnchors.shape[0]} teacher pairs for ${studentAnchors.shape[0]} student pairs`);
   }
+  const n = studentAnchors.shape[0];
+  if (opts.exclude && (opts.exclude.rank !== 2 || opts.exclude.shape[0] !== n || opts.exclude.shape[1] !== n)) {
+    throw new Error(`teacher-student: exclude must be [${n},${n}], got [${opts.exclude.shape}]`);
+  }
   return tf.tidy(() => {
-    const m = hardnetMiningMatrix(hardnetDistanceMatrix(studentAnchors, studentPositives), opts.falseNegativeThreshold ?? FALSE_NEGATIVE_THRESHOLD);
+    const dist = hardnetDistanceMatrix(studentAnchors, studentPositives);
+    const excluded = opts.exclude ? (tf.add(dist, tf.mul(stopGradient(opts.exclude), 10)) as tf.Tensor2D) : dist;
+    const m = hardnetMiningMatrix(excluded, opts.falseNegativeThreshold ?? FALSE_NEGATIVE_THRESHOLD);
     const negativePairs = hardestNegativePairs(m, opts.anchorSwap ?? true);
     const sS = cosineMatrix(studentAnchors, studentPositives);
     const sT = cosineMatrix(stopGradient(teacherAnchors), stopGradient(teacherPositives));

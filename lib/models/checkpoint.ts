@@ -3,7 +3,7 @@
 // metadata that is enough to rebuild the network: format, width, descDim, seed, eag (which paths are on).
 import * as tf from "@tensorflow/tfjs";
 import { asFloat32, fromFloat32, NamedArray, readSafetensors, writeSafetensors } from "../util/safetensors";
-import { SamFeatNet } from "./samfeat";
+import { SamFeatNet, samfeatConvs, SamFeatOptions } from "./samfeat";
 
 export const CHECKPOINT_FORMAT = "samfeat-workbench/samfeat-net/1";
 
@@ -47,9 +47,8 @@ export function checkpointMetadata(file: string): Record<string, string> {
   return readSafetensors(file).metadata;
 }
 
-/** Rebuild the network saved in `file`. Throws naming the file and the tensor when one is missing or mis-shaped. */
-export function loadCheckpoint(file: string): SamFeatNet {
-  const { tensors, metadata } = readSafetensors(file);
+/** The network options a checkpoint's metadata records; throws naming the file when it is not a SamFeatNet checkpoint. */
+function checkpointOptions(file: string, metadata: Record<string, string>): Required<SamFeatOptions> {
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new Error(`${file}: not a SamFeatNet checkpoint (format '${metadata.format ?? "missing"}', expected '${CHECKPOINT_FORMAT}')`);
   }
@@ -61,7 +60,40 @@ export function loadCheckpoint(file: string): SamFeatNet {
   if (!(width > 0) || !Number.isInteger(descDim) || descDim < 1 || !["true", "false", undefined].includes(metadata.eag)) {
     throw new Error(`${file}: bad checkpoint metadata width='${metadata.width}' descDim='${metadata.descDim}' eag='${metadata.eag}'`);
   }
-  const net = new SamFeatNet({ width, descDim, seed, eag });
+  return { width, descDim, seed, eag };
+}
+
+/**
+ * Check that `file` is a complete SamFeatNet checkpoint without building the network (no tensors are
+ * made, so it can run before the engine starts): its format, its metadata, and every parameter present
+ * with its shape. Returns the network options and the metadata; throws naming the file otherwise.
+ */
+export function inspectCheckpoint(file: string): { options: Required<SamFeatOptions>; metadata: Record<string, string> } {
+  const { tensors, metadata } = readSafetensors(file);
+  const options = checkpointOptions(file, metadata);
+  const expected = new Map<string, number[]>();
+  for (const { name, k, cin, cout } of samfeatConvs(options)) {
+    expected.set(`${name}.weight`, [k, k, cin, cout]);
+    expected.set(`${name}.bias`, [cout]);
+    if (name === "h.3") expected.set("hw", [4]);
+  }
+  for (const [name, shape] of expected) {
+    const t = tensors.get(name);
+    if (t === undefined) throw new Error(`${file}: tensor '${name}' is missing`);
+    if (t.dtype !== "F32" || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new Error(`${file}: tensor '${name}' is ${t.dtype} [${t.shape}], the network needs F32 [${shape}]`);
+    }
+  }
+  for (const name of tensors.keys()) {
+    if (!expected.has(name) && !name.startsWith(STATE_PREFIX)) throw new Error(`${file}: unexpected tensor '${name}' (not a parameter of this network)`);
+  }
+  return { options, metadata };
+}
+
+/** Rebuild the network saved in `file`. Throws naming the file and the tensor when one is missing or mis-shaped. */
+export function loadCheckpoint(file: string): SamFeatNet {
+  const { tensors, metadata } = readSafetensors(file);
+  const net = new SamFeatNet(checkpointOptions(file, metadata));
   try {
     for (const [name, p] of net.params) {
       const t = tensors.get(name);

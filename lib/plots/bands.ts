@@ -5,6 +5,9 @@ export const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "
 
 export const colourAt = (i: number): string => COLOURS[i % COLOURS.length];
 
+/** Plotly's name of panel i's axis: x, x2, x3, ... (the first axes have no number). */
+export const axisName = (prefix: "x" | "y", i: number): string => (i === 0 ? prefix : `${prefix}${i + 1}`);
+
 /** "#rrggbb" as "rgba(r,g,b,alpha)". */
 export function withAlpha(hex: string, alpha: number): string {
   const v = parseInt(hex.slice(1), 16);

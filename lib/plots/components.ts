@@ -14,6 +14,7 @@ import type { TeacherName } from "../training/config";
 import type { RgbImage } from "../util/image-types";
 import { projectPath } from "../util/project";
 import type { Figure } from "./chromium";
+import { axisName } from "./bands";
 
 /** A dense map read back to the CPU: [height,width,channels] row-major. */
 export interface DenseMap {
@@ -154,7 +155,6 @@ export interface HeatmapPanel {
 }
 
 /** Plotly's name of the i-th axis: "x", "x2", "x3", ... */
-const axisName = (prefix: "x" | "y", i: number) => (i === 0 ? prefix : `${prefix}${i + 1}`);
 
 /** Side-by-side heatmaps on one shared colour scale (image orientation: row 0 at the top). */
 export function heatmapPanelsFigure(panels: HeatmapPanel[], opts: { title: string; zmin: number; zmax: number; colorbarTitle: string }): Figure {

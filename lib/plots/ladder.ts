@@ -1,7 +1,7 @@
 // The workbook's view of ablation rows on the test sets: MMA curves of each row over its seeds next to
 // ORB and KAZE, the table of MMA@1/3/5/10, and each step of the ladder set against the seed spread.
 import * as path from "node:path";
-import { aggregateSeeds, compareWithSpread, seedTableRows, SpreadComparison } from "../eval/seeds";
+import { aggregateSeeds, compareSplitsWithSpread, seedTableRows, SpreadComparison } from "../eval/seeds";
 import type { EvalSummary } from "../eval/metrics";
 import { baselineSummary, groupSummaries } from "../training/results";
 import { workbookTestSets } from "../training/workbook";
@@ -28,13 +28,7 @@ export function ladderSteps(rungs: RungSummaries[], threshold = 3): SpreadCompar
   for (let i = 1; i < rungs.length; i++) {
     const a = aggregateSeeds(rungs[i].summaries, rungs[i].label);
     const b = aggregateSeeds(rungs[i - 1].summaries, rungs[i - 1].label);
-    const splits = [
-      { split: "overall", pairs: a.pairs },
-      { split: "illumination", pairs: a.pairs_i },
-      { split: "viewpoint", pairs: a.pairs_v },
-    ] as const;
-    // hpatches-sample has viewpoint pairs only.
-    for (const { split, pairs } of splits) if (pairs > 0) out.push(compareWithSpread(a, b, { threshold, split }));
+    out.push(...compareSplitsWithSpread(a, b, threshold));
   }
   return out;
 }

@@ -5,7 +5,7 @@
 import type { Figure } from "./chromium";
 import type { EvalSummary } from "../eval/metrics";
 import { aggregateSeeds } from "../eval/seeds";
-import { bandTrace, colourAt } from "./bands";
+import { bandTrace, colourAt, axisName } from "./bands";
 
 export interface MmaFigureOptions {
   title?: string;
@@ -27,7 +27,6 @@ const PANELS = [
   { key: "mma_v", pairs: "pairs_v", title: "Viewpoint" },
 ] as const;
 
-const axisName = (prefix: "x" | "y", i: number) => (i === 0 ? prefix : `${prefix}${i + 1}`);
 const pct = (v: number | null) => (v === null ? null : 100 * v);
 
 /** MMA curves of several evaluations (one summary per method) on one dataset. */

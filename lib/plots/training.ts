@@ -7,7 +7,7 @@ import type { Figure } from "./chromium";
 import { LOSS_NAMES, LossName } from "../losses/index";
 import { meanSd, MeanSd } from "../eval/seeds";
 import type { TrainRecord, ValRecord } from "../training/trainer";
-import { bandTrace, colourAt } from "./bands";
+import { bandTrace, colourAt, axisName } from "./bands";
 
 /**
  * Trailing moving average: out[i] is the mean of values[i - window + 1 .. i], over the values that
@@ -57,7 +57,6 @@ export interface TrainingCurvesOptions {
   height?: number;
 }
 
-const axisName = (prefix: "x" | "y", i: number) => (i === 0 ? prefix : `${prefix}${i + 1}`);
 
 /** Indices 0..n-1 thinned to at most `max`, evenly spaced, always ending with n-1. */
 export function evenlySpaced(n: number, max: number): number[] {

@@ -10,8 +10,13 @@
 //
 // Every run writes its fully resolved config as config.json; two runs with equal resolved configs
 // are the same run (runKey), which is how finished runs are found again instead of retrained.
+//
+// A dense student (`distill`, the workbench's extension of DesDis to SAMFeat; lib/losses/
+// dense-distillation.ts) is a row trained with the row's losses plus lambda times the DesDis
+// regulariser against a frozen trained SamFeatNet. The field is absent from every other config, so
+// the config (and its runKey) of an ordinary run is what it was before the field existed.
 import * as crypto from "node:crypto";
-import { LOSS_NAMES, LossName } from "../losses/index";
+import { LOSS_NAMES, LossName, REGULARIZER_FORMS, RegularizerForm } from "../losses/index";
 import { canonicalJson } from "../teachers/cache";
 
 export const ROW_NAMES = ["baseline", "psrd", "psrd-wsc", "full"] as const;
@@ -56,7 +61,29 @@ export interface TrainConfig {
   seed: number;
   validation: { every: number; pairs: number; seed: number };
   checkpointEvery: number;
+  /** Only in dense-student runs; absent (not null, not undefined) otherwise. */
+  distill?: DistillConfig;
 }
+
+/** The frozen teacher of a dense student and the regulariser tying the student to it. */
+export interface DistillConfig {
+  teacher: {
+    /** The teacher's SamFeatNet checkpoint, relative to the project root when inside it. */
+    file: string;
+    /** sha256 of the file's bytes: the run is bound to these exact weights. */
+    sha256: string;
+    /** The teacher network's width (checkpoint metadata). */
+    width: number;
+    /** The ablation row the teacher was trained as (checkpoint metadata); null when the checkpoint records none. */
+    row: RowName | null;
+  };
+  form: RegularizerForm;
+  /** Weight of the regulariser: L = L_row + lambda * distill. */
+  lambda: number;
+}
+
+/** Defaults of a dense student's regulariser. */
+export const DISTILL_DEFAULTS = { form: "abs" as RegularizerForm, lambda: 1 };
 
 export interface ConfigOverrides {
   steps?: number;
@@ -72,6 +99,8 @@ export interface ConfigOverrides {
   wscVariant?: "release" | "supcon";
   warpTeacher?: boolean;
   lr?: number;
+  /** A dense student of this teacher (see DistillConfig); form and lambda default to DISTILL_DEFAULTS. */
+  distill?: { teacher: DistillConfig["teacher"]; form?: RegularizerForm; lambda?: number };
 }
 
 /** Defaults of the CPU scale (see the README's training section for how they were chosen). */
@@ -114,6 +143,10 @@ export function resolveConfig(row: RowName, teacher: TeacherName, o: ConfigOverr
     seed: o.seed ?? TRAIN_DEFAULTS.seed,
     validation: { every: o.validateEvery ?? TRAIN_DEFAULTS.validateEvery, pairs: o.validationPairs ?? TRAIN_DEFAULTS.validationPairs, seed: 1000003 },
     checkpointEvery: o.checkpointEvery ?? TRAIN_DEFAULTS.validateEvery,
+    // Only when asked for: an absent key keeps every ordinary config (and its hash) unchanged.
+    ...(o.distill
+      ? { distill: { teacher: { ...o.distill.teacher }, form: o.distill.form ?? DISTILL_DEFAULTS.form, lambda: o.distill.lambda ?? DISTILL_DEFAULTS.lambda } }
+      : {}),
   };
 }
 
@@ -122,10 +155,15 @@ export function runKey(config: TrainConfig): string {
   return crypto.createHash("sha256").update(canonicalJson(config)).digest("hex").slice(0, 10);
 }
 
-/** The default run folder name: row, teacher, scale, seed and the config hash. */
+/**
+ * The default run folder name: row, teacher, scale, seed and the config hash. A dense student's says
+ * so: dense-student-<row>-...-seed<seed>-from-<teacher sha256, 8 hex>-<form><lambda>-<hash>.
+ */
 export function defaultRunName(config: TrainConfig): string {
-  const { row, teacher, network, data, steps, seed } = config;
-  return `${row}-${teacher}-w${network.width}-s${data.size}-b${data.batch}-n${steps}-seed${seed}-${runKey(config)}`;
+  const { row, teacher, network, data, steps, seed, distill } = config;
+  const base = `${row}-${teacher}-w${network.width}-s${data.size}-b${data.batch}-n${steps}-seed${seed}`;
+  if (distill) return `dense-student-${base}-from-${distill.teacher.sha256.slice(0, 8)}-${distill.form}${distill.lambda}-${runKey(config)}`;
+  return `${base}-${runKey(config)}`;
 }
 
 /**
@@ -147,5 +185,19 @@ export function checkConfig(c: TrainConfig, source: string): TrainConfig {
   if (!(Number.isInteger(c.data.batch) && c.data.batch >= 1)) throw bad(`data.batch ${c.data.batch} must be a positive integer`);
   for (const t of c.losses.enabled) if (!LOSS_NAMES.includes(t)) throw bad(`unknown loss term '${t}'`);
   if (c.losses.enabled.includes("edge") && !c.network.eag) throw bad("the edge loss needs the network's EAG paths (network.eag)");
+  if ("distill" in c) checkDistill(c.distill, bad);
   return c;
+}
+
+function checkDistill(d: unknown, bad: (what: string) => Error): void {
+  // An ordinary run has no distill key at all: a null or undefined value would be a different config.
+  if (d === null || typeof d !== "object" || Array.isArray(d)) throw bad(`distill must be absent or an object, got ${JSON.stringify(d) ?? "undefined"}`);
+  const { teacher: t, form, lambda } = d as DistillConfig;
+  if (t === null || typeof t !== "object") throw bad("distill.teacher must be an object { file, sha256, width, row }");
+  if (typeof t.file !== "string" || t.file === "") throw bad("distill.teacher.file must be a file name");
+  if (typeof t.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(t.sha256)) throw bad(`distill.teacher.sha256 '${t.sha256}' must be 64 hex digits`);
+  if (!(typeof t.width === "number" && Number.isFinite(t.width) && t.width > 0)) throw bad(`distill.teacher.width ${t.width} must be a positive number`);
+  if (t.row !== null && !ROW_NAMES.includes(t.row)) throw bad(`distill.teacher.row '${t.row}' is not one of ${ROW_NAMES.join(", ")} (or null)`);
+  if (!REGULARIZER_FORMS.includes(form)) throw bad(`distill.form '${form}' is not one of ${REGULARIZER_FORMS.join(", ")}`);
+  if (!(typeof lambda === "number" && Number.isFinite(lambda) && lambda >= 0)) throw bad(`distill.lambda ${lambda} must be a number >= 0`);
 }

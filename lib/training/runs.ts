@@ -168,7 +168,11 @@ export function seedGroups(runs: RunInfo[]): SeedGroup[] {
   });
 }
 
-/** A short legend label of a config without its seed, e.g. "full / sam (w0.5 s192 b4 n600)". */
+/**
+ * A short legend label of a config without its seed, e.g. "full / sam (w0.5 s192 b4 n600)"; a dense
+ * student's adds its teacher and regulariser: "... dense student of 1a2b3c4d (abs, lambda 1)".
+ */
 export function configLabel(c: TrainConfig): string {
-  return `${c.row} / ${c.teacher} (w${c.network.width} s${c.data.size} b${c.data.batch} n${c.steps})`;
+  const base = `${c.row} / ${c.teacher} (w${c.network.width} s${c.data.size} b${c.data.batch} n${c.steps})`;
+  return c.distill ? `${base} dense student of ${c.distill.teacher.sha256.slice(0, 8)} (${c.distill.form}, lambda ${c.distill.lambda})` : base;
 }

@@ -10,6 +10,10 @@
 // with the weights, so a resumed run ends with the weights an uninterrupted run would have.
 // A non-finite loss term or gradient stops the run before the update, naming the term; the last
 // good checkpoint stays as it was.
+// A dense student (config.distill; lib/training/dense-student.ts) also loads its frozen teacher once,
+// runs it on every batch outside the gradient closure and adds lambda times the dense DesDis
+// regulariser (lib/losses/dense-distillation.ts), logged as the term `distill`. Validation reports
+// the row's own losses and MMA, as for any run of the row.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -17,7 +21,9 @@ import { extractSamFeat } from "../eval/samfeat-extractor";
 import { mutualNearestNeighbours } from "../eval/matching";
 import { matchErrors, pairAccuracy } from "../eval/metrics";
 import { Rng } from "../geometry/random";
-import { LossName, samfeatLosses, SamfeatLossOptions } from "../losses/index";
+import { LossName, PairTargets, samfeatLosses, SamfeatLossOptions, sampleDescriptors } from "../losses/index";
+import type { SampledDescriptors } from "../losses/descriptor";
+import { denseDistillationFromSamples } from "../losses/dense-distillation";
 import { Adam } from "../models/adam";
 import { checkpointMetadata, loadCheckpoint, readCheckpointState, saveCheckpoint } from "../models/checkpoint";
 import { SamFeatNet } from "../models/samfeat";
@@ -25,6 +31,7 @@ import { appendJsonLine, DivergenceError, gradientNorm, nonFinite, openRunFolder
 import { progressBar } from "../util/progress";
 import { disposeBatch, toBatch, toTensors } from "./batch";
 import { checkConfig, learningRate, TrainConfig } from "./config";
+import { loadDistillTeacher } from "./dense-student";
 import { makePair, PairOptions, TrainingPair } from "./pairs";
 import { createBatchSource } from "./prefetch";
 import { seedFor } from "./schedule";
@@ -38,6 +45,9 @@ export const RUN_FILES = {
   final: "final.safetensors",
 } as const;
 
+/** A logged loss term: one of the row's, or `distill`, a dense student's regulariser (unweighted). */
+export type TermName = LossName | "distill";
+
 /** Keypoints per image when validating (the extractor's top-k). */
 const VALIDATION_TOP_K = 1000;
 
@@ -46,7 +56,7 @@ export interface TrainRecord {
   step: number; // steps done after this one (1-based)
   lr: number;
   loss: number;
-  terms: Partial<Record<LossName, number>>;
+  terms: Partial<Record<TermName, number>>;
   grad_norm: number;
   batch_ms: number; // waiting for the batch (its assembly when not prefetched) and making its tensors
   step_ms: number; // forward, losses, backward
@@ -87,7 +97,7 @@ export interface TrainOptions {
   /** Build the next batch on a worker thread while a step trains (default true; inline where a worker cannot start). */
   prefetch?: boolean;
   /** For tests: replace a term's value (e.g. with NaN) at a given step, before the check. */
-  corruptTerm?: { step: number; term: LossName };
+  corruptTerm?: { step: number; term: TermName };
 }
 
 export { DivergenceError };
@@ -121,10 +131,19 @@ export function validationPairs(config: TrainConfig, sources: PairSources): Trai
   );
 }
 
-function readScalars(terms: Partial<Record<LossName, tf.Scalar>>): Partial<Record<LossName, number>> {
-  const out: Partial<Record<LossName, number>> = {};
-  for (const [k, t] of Object.entries(terms)) out[k as LossName] = t!.dataSync()[0];
+function readScalars<K extends string>(terms: Partial<Record<K, tf.Scalar>>): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const [k, t] of Object.entries(terms)) out[k as K] = (t as tf.Scalar).dataSync()[0];
   return out;
+}
+
+/** A frozen network's sampled descriptors at the batch's correspondences ([2B,n,D] x, [2B,n] w), no tape. */
+function teacherSamples(teacher: SamFeatNet, images: tf.Tensor4D, targets: PairTargets): SampledDescriptors {
+  const [x, w] = tf.tidy(() => {
+    const s = sampleDescriptors(teacher.apply(images), targets);
+    return [s.x, s.w];
+  });
+  return { x: x as tf.Tensor3D, w: w as tf.Tensor2D };
 }
 
 /** Validation loss (forward only, in batches of the run's size) and MMA of the network's own features. */
@@ -176,6 +195,10 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
   const files = Object.fromEntries(Object.entries(RUN_FILES).map(([k, f]) => [k, path.join(dir, f)])) as Record<keyof typeof RUN_FILES, string>;
   openRunFolder(dir, RUN_FILES.config, config, opts.resume === true, checkConfig);
 
+  // A dense student's frozen teacher: loaded (and checked against the config's sha256) before anything
+  // else, so a wrong teacher stops the run before it starts. It has no dropout or batch norm, so its
+  // forward pass is the evaluation one; it never enters the gradient closure.
+  const teacher = config.distill ? loadDistillTeacher(config.distill) : undefined;
   const net = new SamFeatNet({ ...config.network, seed: config.seed });
   const opt = new Adam(net.params, { lr: config.optimizer.lr, weightDecay: config.optimizer.weightDecay });
   let start = 0;
@@ -227,12 +250,20 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
       const t1 = performance.now();
 
       const lr = learningRate(config, step);
-      const kept: Partial<Record<LossName, tf.Scalar>> = {};
+      // The teacher's descriptors [2B,n,D_T] at the batch's correspondences, computed outside the
+      // gradient closure (the tape records nothing of the teacher) and freed after the step.
+      const teacherSampled = teacher ? teacherSamples(teacher, batch.images, batch.targets) : undefined;
+      const kept: Partial<Record<TermName, tf.Scalar>> = {};
       const { value, grads } = tf.variableGrads(() => {
-        const r = samfeatLosses(net.apply(batch.images), batch.targets, lossOpts);
+        const outputs = net.apply(batch.images);
+        const r = samfeatLosses(outputs, batch.targets, lossOpts);
         for (const [k, t] of Object.entries(r.terms)) kept[k as LossName] = tf.keep(t!);
-        return r.total;
+        if (!config.distill || !teacherSampled) return r.total;
+        const d = denseDistillationFromSamples(sampleDescriptors(outputs, batch.targets), teacherSampled, batch.targets, { form: config.distill.form });
+        kept.distill = tf.keep(d);
+        return tf.add(r.total, tf.mul(d, config.distill.lambda)) as tf.Scalar;
       }, variables);
+      if (teacherSampled) tf.dispose([teacherSampled.x, teacherSampled.w]);
       const terms = readScalars(kept);
       if (opts.corruptTerm?.step === step) terms[opts.corruptTerm.term] = NaN;
       const loss = value.dataSync()[0];
@@ -303,6 +334,7 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
     await batches.close();
     opt.dispose();
     net.dispose();
+    teacher?.dispose();
   }
   const n = Math.max(1, profile.steps);
   return {

@@ -5,15 +5,13 @@
 import * as path from "node:path";
 import { keptOrEvaluated, runSummaryFile } from "./results";
 import { ladderGroups, LadderOptions } from "./ladder";
-import { resolveConfig, RowName, TeacherName, defaultRunName } from "./config";
-import { findRun, RunInfo, SeedGroup } from "./runs";
-import { prepareRunData, RunData } from "./prepare";
-import { splitImages } from "./sources";
-import { RUN_FILES, train } from "./trainer";
+import { resolveConfig, RowName, TeacherName } from "./config";
+import { RunInfo, SeedGroup } from "./runs";
+import { RUN_FILES } from "./trainer";
+import { trainMissing } from "./train-missing";
 import { SCALE_ROOTS, SCALE_SEEDS, SCALE_TEST_SETS, SCALES, ScaleName, workbookScale } from "./scales";
 import { initEngine } from "../engine/index";
 import { projectPath } from "../util/project";
-import { progressBar } from "../util/progress";
 
 /** The scale's ladder options: where runs live, their seeds and their config overrides. */
 export function scaleLadderOptions(scale: ScaleName, seeds?: number[]): LadderOptions {
@@ -27,25 +25,8 @@ export function workbookTestSets(scale: ScaleName = workbookScale()): string[] {
 
 /** Trains the quick runs of `rows` x `seeds` that are not finished (resuming unfinished ones). */
 async function trainQuickRuns(rows: RowName[], teacher: TeacherName, seeds: number[]): Promise<void> {
-  const root = SCALE_ROOTS.quick[0];
-  // Each wanted config with the run already there for it, if any (listing the runs reads every folder).
-  const todo = rows
-    .flatMap((row) => seeds.map((seed) => resolveConfig(row, teacher, { ...SCALES.quick, seed })))
-    .map((config) => ({ config, existing: findRun(config, { roots: [root] }) }))
-    .filter(({ existing }) => !existing?.finished);
-  if (todo.length === 0) return;
-  const split = splitImages(projectPath(todo[0].config.data.images));
-  let data: RunData | undefined;
-  const bar = progressBar(`quick scale: training ${todo.length} tiny runs`, todo.reduce((s, t) => s + t.config.steps, 0));
-  try {
-    for (const { config, existing } of todo) {
-      data ??= await prepareRunData(config, split, { quiet: true });
-      const dir = path.join(root, defaultRunName(config));
-      await train(config, dir, data, { resume: existing !== undefined, quiet: true, onRecord: (r) => r.type === "train" && bar.tick(1, `${config.row} seed ${config.seed}`) });
-    }
-  } finally {
-    bar.stop();
-  }
+  const configs = rows.flatMap((row) => seeds.map((seed) => resolveConfig(row, teacher, { ...SCALES.quick, seed })));
+  await trainMissing(configs, { out: SCALE_ROOTS.quick[0], label: "quick scale: training tiny runs" });
 }
 
 /** Evaluates each run (once: the summary is kept in its folder) on the scale's test sets. */

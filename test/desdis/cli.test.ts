@@ -62,3 +62,25 @@ test("eval --method desdis:FILE: identical images match exactly; a bad detector 
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("desdis-study --help prints the usage; bad flags exit 2 with one error line naming the flag", () => {
+  const help = run("desdis-study.ts", "--help");
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /^usage: npm run desdis-study -- \[flags\]\n/);
+  assert.match(help.stdout, /--sweep-lambdas L,\.\.\. lambdas of the sweep/);
+  const cases: [string[], RegExp][] = [
+    [["--losses", "hardnet,triplet"], /^error: --losses hardnet,triplet: 'triplet' is not one of hardnet, sosnet, hynet\n$/],
+    [["--seeds", "0,-1"], /^error: --seeds 0,-1: '-1' is not a non-negative integer\n$/],
+    [["--sweep-lambdas", "1,0"], /^error: --sweep-lambdas 1,0: '0' is not a positive number\n$/],
+    [["--sweep-forms", "cube"], /^error: --sweep-forms cube: 'cube' is not one of abs, square, hinge\n$/],
+    [["--scale", "huge"], /^error: --scale huge: expected one of default, quick\n$/],
+    [["--datasets", "no/such/folder"], /^error: --datasets .*no\/such\/folder.*\n$/],
+    [["--bogus"], /^error: Unknown option '--bogus'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = run("desdis-study.ts", ...args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message, args.join(" "));
+    assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
+  }
+});

@@ -4,7 +4,7 @@
 //   C: 0.61, 0.65        mean 0.63   deviations -0.02, +0.02      sd = sqrt(0.0008 / 1) = 0.0282843
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { aggregateSeeds, compareWithSpread, formatMeanSd, meanSd, seedTable, seedTableRows } from "../../lib/eval/seeds";
+import { aggregateSeeds, compareSplitsWithSpread, compareWithSpread, formatMeanSd, meanSd, seedTable, seedTableRows } from "../../lib/eval/seeds";
 import type { EvalSummary } from "../../lib/eval/metrics";
 
 const T = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -114,4 +114,14 @@ test("compareWithSpread: a difference beyond the larger sd, and one within it", 
   assert.equal(one.spread, null);
   assert.equal(one.exceedsSpread, null);
   assert.throws(() => compareWithSpread(a, b, { threshold: 11 }), /no 11 px threshold/);
+});
+
+test("compareSplitsWithSpread: every split with pairs on both sides, none without", () => {
+  const a = aggregateSeeds(A, "full"), b = aggregateSeeds(B, "baseline");
+  assert.deepEqual(compareSplitsWithSpread(a, b).map((c) => c.split), ["overall", "illumination", "viewpoint"]);
+  // Without illumination pairs (as on hpatches-sample): overall and viewpoint only, same 10.5 pp as above.
+  const noI = (vs: number[], name: string) => aggregateSeeds(vs.map((v, s) => summary(`${name}-seed${s}`, v, { pairs_i: 0 })), name);
+  const steps = compareSplitsWithSpread(noI([0.6, 0.64, 0.62], "full"), noI([0.5, 0.53], "baseline"));
+  assert.deepEqual(steps.map((c) => c.split), ["overall", "viewpoint"]);
+  close(steps[1].difference, 10.5, "viewpoint");
 });

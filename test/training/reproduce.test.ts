@@ -26,7 +26,7 @@ const run = (extra: string[] = []) =>
     process.execPath,
     ["--import", "tsx", SCRIPT, "--scale", "quick", "--teachers", "classical", "--rows", "baseline,full", "--other-seeds", "0",
       "--images", path.join(root, "images"), "--cache", path.join(root, "cache"), "--out", path.join(root, "runs"),
-      "--datasets", "data/hpatches-sample", "--no-workbook", "--quiet", ...extra],
+      "--datasets", "data/hpatches-sample", "--no-workbook", "--no-desdis", "--quiet", ...extra],
     { encoding: "utf8", cwd: ROOT },
   );
 
