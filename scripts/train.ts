@@ -11,7 +11,7 @@ import { initEngine } from "../lib/engine/index";
 import { runBenchmark } from "../lib/models/benchmark";
 import { LOSS_NAMES, LossName } from "../lib/losses/index";
 import { REGULARIZER_FORMS } from "../lib/losses/dense-distillation";
-import { ConfigOverrides, defaultRunName, DISTILL_DEFAULTS, resolveConfig, ROW_NAMES, TEACHER_NAMES, TRAIN_DEFAULTS } from "../lib/training/config";
+import { ConfigOverrides, defaultRunName, DENSE_DISTILL_DEFAULTS, resolveConfig, ROW_NAMES, TEACHER_NAMES, TRAIN_DEFAULTS } from "../lib/training/config";
 import { readDistillTeacher } from "../lib/training/dense-student";
 import { prepareRunData } from "../lib/training/prepare";
 import { SourceError, splitImages } from "../lib/training/sources";
@@ -38,8 +38,8 @@ const USAGE = `usage: npm run train -- --config ${ROW_NAMES.join("|")} --teacher
   --distill-from FILE    train a dense student of this trained SamFeatNet checkpoint (frozen), e.g. a run's
                          final.safetensors: the row's losses + lambda * the DesDis regulariser on the sampled
                          descriptors (the workbench's extension, in neither paper)
-  --reg abs|square|hinge the regulariser's form (default ${DISTILL_DEFAULTS.form}; with --distill-from only)
-  --lambda L             its weight, >= 0 (default ${DISTILL_DEFAULTS.lambda}; with --distill-from only)
+  --reg abs|square|hinge the regulariser's form (default ${DENSE_DISTILL_DEFAULTS.form}; with --distill-from only)
+  --lambda L             its weight, >= 0 (default ${DENSE_DISTILL_DEFAULTS.lambda}; with --distill-from only)
   --resume               continue the unfinished run with these flags from its last checkpoint
   --profile              print the step-time breakdown and the bare network step of npm run bench
   --quiet                no progress bar`;

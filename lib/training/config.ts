@@ -62,11 +62,11 @@ export interface TrainConfig {
   validation: { every: number; pairs: number; seed: number };
   checkpointEvery: number;
   /** Only in dense-student runs; absent (not null, not undefined) otherwise. */
-  distill?: DistillConfig;
+  distill?: DenseDistillConfig;
 }
 
 /** The frozen teacher of a dense student and the regulariser tying the student to it. */
-export interface DistillConfig {
+export interface DenseDistillConfig {
   teacher: {
     /** The teacher's SamFeatNet checkpoint, relative to the project root when inside it. */
     file: string;
@@ -83,7 +83,7 @@ export interface DistillConfig {
 }
 
 /** Defaults of a dense student's regulariser. */
-export const DISTILL_DEFAULTS = { form: "abs" as RegularizerForm, lambda: 1 };
+export const DENSE_DISTILL_DEFAULTS = { form: "abs" as RegularizerForm, lambda: 1 };
 
 export interface ConfigOverrides {
   steps?: number;
@@ -99,8 +99,8 @@ export interface ConfigOverrides {
   wscVariant?: "release" | "supcon";
   warpTeacher?: boolean;
   lr?: number;
-  /** A dense student of this teacher (see DistillConfig); form and lambda default to DISTILL_DEFAULTS. */
-  distill?: { teacher: DistillConfig["teacher"]; form?: RegularizerForm; lambda?: number };
+  /** A dense student of this teacher (see DenseDistillConfig); form and lambda default to DENSE_DISTILL_DEFAULTS. */
+  distill?: { teacher: DenseDistillConfig["teacher"]; form?: RegularizerForm; lambda?: number };
 }
 
 /** Defaults of the CPU scale (see the README's training section for how they were chosen). */
@@ -145,7 +145,7 @@ export function resolveConfig(row: RowName, teacher: TeacherName, o: ConfigOverr
     checkpointEvery: o.checkpointEvery ?? TRAIN_DEFAULTS.validateEvery,
     // Only when asked for: an absent key keeps every ordinary config (and its hash) unchanged.
     ...(o.distill
-      ? { distill: { teacher: { ...o.distill.teacher }, form: o.distill.form ?? DISTILL_DEFAULTS.form, lambda: o.distill.lambda ?? DISTILL_DEFAULTS.lambda } }
+      ? { distill: { teacher: { ...o.distill.teacher }, form: o.distill.form ?? DENSE_DISTILL_DEFAULTS.form, lambda: o.distill.lambda ?? DENSE_DISTILL_DEFAULTS.lambda } }
       : {}),
   };
 }
@@ -192,7 +192,7 @@ export function checkConfig(c: TrainConfig, source: string): TrainConfig {
 function checkDistill(d: unknown, bad: (what: string) => Error): void {
   // An ordinary run has no distill key at all: a null or undefined value would be a different config.
   if (d === null || typeof d !== "object" || Array.isArray(d)) throw bad(`distill must be absent or an object, got ${JSON.stringify(d) ?? "undefined"}`);
-  const { teacher: t, form, lambda } = d as DistillConfig;
+  const { teacher: t, form, lambda } = d as DenseDistillConfig;
   if (t === null || typeof t !== "object") throw bad("distill.teacher must be an object { file, sha256, width, row }");
   if (typeof t.file !== "string" || t.file === "") throw bad("distill.teacher.file must be a file name");
   if (typeof t.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(t.sha256)) throw bad(`distill.teacher.sha256 '${t.sha256}' must be 64 hex digits`);

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { inspectCheckpoint, loadCheckpoint } from "../models/checkpoint";
 import { SamFeatNet } from "../models/samfeat";
 import { PROJECT_ROOT, projectRelative } from "../util/project";
-import { DistillConfig, ROW_NAMES, RowName } from "./config";
+import { DenseDistillConfig, ROW_NAMES, RowName } from "./config";
 
 /** sha256 of a file's bytes, in hex. */
 export function fileSha256(file: string): string {
@@ -20,7 +20,7 @@ export function fileSha256(file: string): string {
  * the network, that the file exists and is a complete SamFeatNet checkpoint; throws an error whose
  * message starts with the file name otherwise.
  */
-export function readDistillTeacher(file: string): DistillConfig["teacher"] {
+export function readDistillTeacher(file: string): DenseDistillConfig["teacher"] {
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new Error(`${file}: file not found`);
   const { options, metadata } = inspectCheckpoint(file);
   const row = metadata.row === undefined ? null : metadata.row;
@@ -29,7 +29,7 @@ export function readDistillTeacher(file: string): DistillConfig["teacher"] {
 }
 
 /** Load the teacher a config names (file relative to the project root), checking it is the recorded one. */
-export function loadDistillTeacher(distill: DistillConfig): SamFeatNet {
+export function loadDistillTeacher(distill: DenseDistillConfig): SamFeatNet {
   const file = path.resolve(PROJECT_ROOT, distill.teacher.file);
   if (!fs.existsSync(file)) throw new Error(`${distill.teacher.file}: the dense student's teacher checkpoint is missing`);
   const sha = fileSha256(file);
