@@ -10,7 +10,7 @@ import { DatasetError } from "../lib/data/errors";
 import { initEngine } from "../lib/engine/index";
 import { resolveConfig, RowName, ROW_NAMES, TeacherName, TEACHER_NAMES, TrainConfig } from "../lib/training/config";
 import { SourceError, splitImages } from "../lib/training/sources";
-import { trainMissing } from "../lib/training/train-missing";
+import { missingRuns, trainMissing } from "../lib/training/train-missing";
 import { denseStudyConfigs, denseStudyTeacher } from "../lib/training/dense-study";
 import { SCALE_NAMES, SCALES, workbookScale } from "../lib/training/scales";
 import { choiceFlag, existingDir, parseCommandLine, runMain, UsageError } from "../lib/util/cli";
@@ -91,6 +91,8 @@ async function main(): Promise<number> {
   } catch (e) {
     throw new UsageError(`--images ${(e as Error).message}`);
   }
+  const todo = missingRuns(grid, [outRoot]);
+  console.log(`grid (${scale} scale): ${grid.length} runs (${teachers.join(", ")} × ${rows.join(", ")}); ${grid.length - todo.length} finished, ${todo.length} to train (${todo.reduce((s, t) => s + t.left, 0)} steps)`);
   await initEngine({ quiet });
   let interrupted = false;
   process.on("SIGINT", () => {
@@ -99,7 +101,6 @@ async function main(): Promise<number> {
     console.error("\nstopping after this step (Ctrl-C again to quit at once); npm run reproduce resumes");
   });
   const trained = await trainMissing(grid, { out: outRoot, cacheRoot: v.cache, label: "reproduce", quiet, shouldStop: () => interrupted });
-  console.log(`grid (${scale} scale): ${grid.length} runs (${teachers.join(", ")} × ${rows.join(", ")}); ${grid.length - trained.todo} were finished, ${trained.trained} trained now`);
   if (trained.status === "interrupted") {
     console.log(`interrupted in ${trained.interruptedIn}; run npm run reproduce again to resume`);
     return 0;

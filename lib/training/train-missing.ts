@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from "../util/project";
 import { progressBar } from "../util/progress";
 import { defaultRunName, TrainConfig } from "./config";
 import { prepareRunData, RunData } from "./prepare";
-import { findRun } from "./runs";
+import { findRun, RunInfo } from "./runs";
 import { splitImages } from "./sources";
 import { RUN_FILES, train } from "./trainer";
 
@@ -37,15 +37,19 @@ export interface TrainMissingResult {
   steps: number;
 }
 
-export async function trainMissing(configs: TrainConfig[], opts: TrainMissingOptions): Promise<TrainMissingResult> {
-  const roots = opts.roots ?? [opts.out];
-  const todo = configs
+/** The configs whose runs are not finished in `roots`, each with its run (when started) and the steps left. */
+export function missingRuns(configs: TrainConfig[], roots: string[]): { config: TrainConfig; existing?: RunInfo; left: number }[] {
+  return configs
     .map((config) => {
       const existing = findRun(config, { roots });
       const done = existing ? existing.train.reduce((m, r) => Math.max(m, r.step), 0) : 0;
       return { config, existing, left: config.steps - done };
     })
     .filter(({ existing }) => !existing?.finished);
+}
+
+export async function trainMissing(configs: TrainConfig[], opts: TrainMissingOptions): Promise<TrainMissingResult> {
+  const todo = missingRuns(configs, opts.roots ?? [opts.out]);
   const steps = todo.reduce((s, t) => s + t.left, 0);
   if (todo.length === 0) return { status: "finished", trained: 0, todo: 0, steps: 0 };
   const data = new Map<string, RunData>();

@@ -63,9 +63,10 @@ test("config hash: a config without distill has no distill key and hashes as the
   for (const name of runs) {
     const onDisk = JSON.parse(fs.readFileSync(path.join(shipped, name, "config.json"), "utf8")) as TrainConfig;
     assert.equal(name.slice(name.lastIndexOf("-") + 1), runKey(onDisk), name);
-    // The same flags resolve to the same config, with no distill key at all, and so to the same folder.
-    const resolved = resolveConfig(onDisk.row, onDisk.teacher, { seed: onDisk.seed });
-    assert.ok(!("distill" in resolved), "no distill key in an ordinary config");
+    // The same flags resolve to the same config (an ordinary one with no distill key at all), and so to the same folder.
+    const d = onDisk.distill;
+    const resolved = resolveConfig(onDisk.row, onDisk.teacher, { seed: onDisk.seed, width: onDisk.network.width, steps: onDisk.steps, ...(d ? { distill: { teacher: d.teacher, form: d.form, lambda: d.lambda } } : {}) });
+    assert.equal("distill" in resolved, d !== undefined, "a distill key only in a dense student's config");
     assert.equal(runKey(resolved), name.slice(name.lastIndexOf("-") + 1), name);
     assert.equal(defaultRunName(resolved), name);
     assert.doesNotThrow(() => checkConfig(onDisk, name));
