@@ -175,10 +175,14 @@ export function studyRows(runs: PlannedRun[], datasets: string[], speeds: PatchS
   });
 }
 
-/** Student minus teacher of the same loss, per score: FPR95 lower is better, the rest higher. */
-export interface StudentVersusTeacher {
+/**
+ * A student row minus a reference row of the same loss, per score: FPR95 is better lower, the rest
+ * higher. The reference is the teacher, or for a light student also the light network trained
+ * alone (did distillation add anything to the architecture?).
+ */
+export interface StudentComparison {
   student: string;
-  teacher: string;
+  reference: string;
   metric: string;
   difference: SpreadDifference;
   /** the student is better by more than the larger seed sd */
@@ -186,26 +190,32 @@ export interface StudentVersusTeacher {
 }
 
 /** One line: "light student (...) − teacher (...), fpr95: −1.20 pp (larger seed sd 0.80): student better beyond the seed spread". */
-export function comparisonText(c: StudentVersusTeacher): string {
+export function comparisonText(c: StudentComparison): string {
   const d = c.difference;
   const verdict =
     d.spread === null ? "seed spread unknown" : !d.exceedsSpread ? "within the seed spread" : c.studentBetter ? "student better beyond the seed spread" : "student worse beyond the seed spread";
-  return `${c.student} − ${c.teacher}, ${c.metric}: ${d.difference >= 0 ? "+" : "−"}${Math.abs(d.difference).toFixed(2)} pp (larger seed sd ${d.spread === null ? "?" : d.spread.toFixed(2)}): ${verdict}`;
+  return `${c.student} − ${c.reference}, ${c.metric}: ${d.difference >= 0 ? "+" : "−"}${Math.abs(d.difference).toFixed(2)} pp (larger seed sd ${d.spread === null ? "?" : d.spread.toFixed(2)}): ${verdict}`;
 }
 
-export function studentsVersusTeachers(rows: StudyRow[]): StudentVersusTeacher[] {
-  const out: StudentVersusTeacher[] = [];
+function compareRows(s: StudyRow, ref: StudyRow): StudentComparison[] {
+  const pairs: [string, MeanSd, MeanSd, number][] = [
+    ...STUDY_METRICS.map((m) => [m, s.scores[m], ref.scores[m], m === "fpr95" ? -1 : 1] as [string, MeanSd, MeanSd, number]),
+    ...Object.keys(s.mma3).map((d) => [`MMA@3 ${d}`, s.mma3[d], ref.mma3[d], 1] as [string, MeanSd, MeanSd, number]),
+  ];
+  return pairs.map(([metric, a, b, better]) => {
+    const difference = differenceWithSpread(a, b);
+    return { student: s.label, reference: ref.label, metric, difference, studentBetter: difference.exceedsSpread === true && Math.sign(difference.difference) === better };
+  });
+}
+
+/** Every student of the main grid against its teacher, and every light student against the light network alone. */
+export function studentComparisons(rows: StudyRow[]): StudentComparison[] {
+  const out: StudentComparison[] = [];
   for (const s of rows.filter((r) => (r.role === "equal" || r.role === "light") && r.form !== null)) {
-    const t = rows.find((r) => r.role === "teacher" && r.loss === s.loss);
-    if (!t) continue;
-    const pairs: [string, MeanSd, MeanSd, number][] = [
-      ...STUDY_METRICS.map((m) => [m, s.scores[m], t.scores[m], m === "fpr95" ? -1 : 1] as [string, MeanSd, MeanSd, number]),
-      ...Object.keys(s.mma3).map((d) => [`MMA@3 ${d}`, s.mma3[d], t.mma3[d], 1] as [string, MeanSd, MeanSd, number]),
-    ];
-    for (const [metric, a, b, better] of pairs) {
-      const difference = differenceWithSpread(a, b);
-      out.push({ student: s.label, teacher: t.label, metric, difference, studentBetter: difference.exceedsSpread === true && Math.sign(difference.difference) === better });
-    }
+    const teacher = rows.find((r) => r.role === "teacher" && r.loss === s.loss);
+    if (teacher) out.push(...compareRows(s, teacher));
+    const alone = s.role === "light" ? rows.find((r) => r.role === "light-alone" && r.loss === s.loss && r.network === s.network) : undefined;
+    if (alone) out.push(...compareRows(s, alone));
   }
   return out;
 }

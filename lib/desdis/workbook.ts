@@ -18,8 +18,8 @@ import {
   OFFICIAL_WIDTHS,
   PatchSpeed,
   readSpeeds,
-  StudentVersusTeacher,
-  studentsVersusTeachers,
+  StudentComparison,
+  studentComparisons,
   StudyRow,
   studyRows,
 } from "./study-results";
@@ -50,7 +50,7 @@ export interface DesdisStudy {
   rows: StudyRow[];
   /** Light students of the sweep's teacher loss, one row per regulariser form and lambda. */
   sweep: StudyRow[];
-  comparisons: StudentVersusTeacher[];
+  comparisons: StudentComparison[];
   datasets: string[];
   roots: string[];
   speeds?: PatchSpeed[];
@@ -105,5 +105,5 @@ export async function desdisStudy(o: DesdisStudyOptions = {}): Promise<DesdisStu
     [],
     speeds,
   ).sort((a, b) => String(a.form).localeCompare(String(b.form)) || (a.lambda ?? 0) - (b.lambda ?? 0));
-  return { status: "finished", runs, trained, rows, sweep, comparisons: studentsVersusTeachers(rows), datasets, roots, speeds };
+  return { status: "finished", runs, trained, rows, sweep, comparisons: studentComparisons(rows), datasets, roots, speeds };
 }

@@ -7,7 +7,7 @@ import type { Figure } from "./chromium";
 import { LOSS_NAMES, LossName } from "../losses/index";
 import { meanSd, MeanSd } from "../eval/seeds";
 import type { TrainRecord, ValRecord } from "../training/trainer";
-import { bandTrace, colourAt, axisName } from "./bands";
+import { axisName, bandTrace, colourAt, COLOURS } from "./bands";
 
 /**
  * Trailing moving average: out[i] is the mean of values[i - window + 1 .. i], over the values that
@@ -205,6 +205,8 @@ export interface SpeedAccuracyOptions {
   title?: string;
   /** Logarithmic time axis (for methods spanning orders of magnitude). */
   logX?: boolean;
+  /** Write each label beside its marker (default true; off where many markers share a time and the legend names them). */
+  textLabels?: boolean;
   width?: number;
   height?: number;
 }
@@ -221,13 +223,14 @@ export function speedAccuracyFigure(points: SpeedPoint[], opts: SpeedAccuracyOpt
     const ms = split(p.msPerImage), acc = split(p.mma3);
     return {
       type: "scatter",
-      mode: "markers+text",
+      mode: opts.textLabels === false ? "markers" : "markers+text",
       x: [ms.mean],
       y: [100 * acc.mean],
       name: p.label,
       text: [p.label],
       textposition: "top center",
-      marker: { size: 11, color: colourAt(k) },
+      // Colours repeat after eight points; the symbol tells the repeats apart.
+      marker: { size: 11, color: colourAt(k), symbol: ["circle", "square", "diamond", "triangle-up"][Math.floor(k / COLOURS.length) % 4] },
       ...(acc.sd !== null ? { error_y: { type: "data", array: [100 * acc.sd], visible: true } } : {}),
       ...(ms.sd !== null ? { error_x: { type: "data", array: [ms.sd], visible: true } } : {}),
       hovertemplate: `${p.label}<br>%{x:.0f} ms per image, MMA@3 %{y:.1f}%<extra></extra>`,

@@ -9,7 +9,7 @@ import { distillRunKey, distillRunName } from "../../lib/desdis/config";
 import { DISTILL_FILES } from "../../lib/desdis/distill";
 import type { PatchDetector } from "../../lib/desdis/patch-extractor";
 import { FINAL_SHA256, planStudy, STUDY_DEFAULTS, studyCells, StudyCell, cellConfig } from "../../lib/desdis/study";
-import { memoizedDetector, patchSummaryFile, studentsVersusTeachers, studyRows, comparisonText } from "../../lib/desdis/study-results";
+import { memoizedDetector, patchSummaryFile, studentComparisons, studyRows, comparisonText } from "../../lib/desdis/study-results";
 import { differenceWithSpread } from "../../lib/eval/seeds";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "desdis-study-"));
@@ -98,6 +98,9 @@ test("studyRows: mean and sample sd over seeds; a student against its teacher, F
     [{ role: "teacher", loss: "hardnet", seed: 1, sweep: false }, [0.5], [0.64]],
     [{ role: "light", loss: "hardnet", seed: 0, form: "abs", lambda: 1, sweep: false }, [0.1], [0.7]],
     [{ role: "light", loss: "hardnet", seed: 1, form: "abs", lambda: 1, sweep: false }, [0.12], [0.7]],
+    // light alone: FPR95 0.20 and 0.24 -> 0.22, sd 0.028284
+    [{ role: "light-alone", loss: "hardnet", seed: 0, sweep: false }, [0.2], [0.7]],
+    [{ role: "light-alone", loss: "hardnet", seed: 1, sweep: false }, [0.24], [0.7]],
   ];
   const teacherRef = { file: "t.safetensors", sha256: "d".repeat(64), architecture: "l2net" as const, width: 32 };
   for (const [cell, [fpr95], [mma3]] of plan) {
@@ -108,7 +111,7 @@ test("studyRows: mean and sample sd over seeds; a student against its teacher, F
   }
   const speeds = [{ network: "l2net", params: 1, ms_per_1000_patches: 800, ms_per_image: 2000, detector: "kaze", detector_ms: 1, keypoints: 1, backend: "wasm", threads: 2 }];
   const rows = studyRows(runs, [dataset], speeds);
-  assert.equal(rows.length, 2);
+  assert.equal(rows.length, 3);
   const [teacher, light] = rows;
   assert.equal(teacher.label, "teacher (hardnet, l2net)");
   assert.ok(Math.abs(teacher.scores.fpr95.mean! - 0.4) < 1e-12);
@@ -118,21 +121,27 @@ test("studyRows: mean and sample sd over seeds; a student against its teacher, F
   assert.equal(light.speed, undefined, "no speed line for desdis32");
   assert.deepEqual(light.seeds, [0, 1]);
 
-  const cmp = studentsVersusTeachers(rows);
-  const fpr = cmp.find((c) => c.metric === "fpr95")!;
+  const cmp = studentComparisons(rows);
+  const fpr = cmp.find((c) => c.metric === "fpr95" && c.reference === teacher.label)!;
   // 100 (0.11 - 0.40) = -29 pp against a spread of 100 max(0.141421, 0.014142) = 14.14 pp: lower, and beyond the spread
   assert.ok(Math.abs(fpr.difference.difference + 29) < 1e-9);
   assert.ok(Math.abs(fpr.difference.spread! - 14.1421356) < 1e-6);
   assert.equal(fpr.studentBetter, true);
   assert.match(comparisonText(fpr), /fpr95: −29\.00 pp \(larger seed sd 14\.14\): student better beyond the seed spread$/);
   // matching mAP = 0.5 + FPR95: 0.61 vs 0.90 -> -29 pp, a higher score would be better: worse beyond the spread
-  const matching = cmp.find((c) => c.metric === "matching")!;
+  const matching = cmp.find((c) => c.metric === "matching" && c.reference === teacher.label)!;
   assert.equal(matching.studentBetter, false);
   assert.equal(matching.difference.exceedsSpread, true);
   // MMA@3: 70 - 62 = +8 pp against max(2.83, 0) = 2.83: better beyond the spread
-  const mma = cmp.find((c) => c.metric === "MMA@3 hpatches-sample")!;
+  const mma = cmp.find((c) => c.metric === "MMA@3 hpatches-sample" && c.reference === teacher.label)!;
   assert.ok(Math.abs(mma.difference.difference - 8) < 1e-9);
   assert.equal(mma.studentBetter, true);
+  // The light student against the light network alone: 11 - 22 = -11 pp of FPR95, spread max(1.41, 2.83) = 2.83 pp.
+  const alone = cmp.find((c) => c.metric === "fpr95" && c.reference === "light alone (hardnet, desdis32)")!;
+  assert.ok(Math.abs(alone.difference.difference + 11) < 1e-9);
+  assert.ok(Math.abs(alone.difference.spread! - 2.8284271) < 1e-6);
+  assert.equal(alone.studentBetter, true);
+  assert.equal(cmp.filter((c) => c.reference === "light alone (hardnet, desdis32)").length, 5, "4 held-out scores + MMA@3 on one test set");
 });
 
 test("differenceWithSpread: points of difference against the larger sd; unknown with one seed", () => {
