@@ -70,7 +70,7 @@ export const SHIPPED_STUDY_ROOT = projectPath("data", "desdis");
  * quick: tiny runs trained live in about a minute, for tests and class; their numbers mean nothing.
  */
 export const STUDY_SCALES: Record<ScaleName, { options: StudyOptions; roots: string[]; datasets: string[]; maxKeypoints?: number }> = {
-  // 1000 KAZE keypoints per image: the L2-Net networks describe every one, and there are 20 of them.
+  // 1000 KAZE keypoints per image: the L2-Net networks describe every one, and 18 of the study are L2-Net.
   default: { options: STUDY_DEFAULTS, roots: [projectPath("outputs", "desdis"), SHIPPED_STUDY_ROOT], datasets: SCALE_TEST_SETS.default, maxKeypoints: 1000 },
   quick: {
     options: {
