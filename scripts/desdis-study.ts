@@ -6,15 +6,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
-import { REGULARIZERS, TRIPLET_LOSSES, TripletLoss } from "../lib/desdis/config";
+import { REGULARIZERS, TRIPLET_LOSSES } from "../lib/desdis/config";
 import { STUDY_SCALES, StudyOptions } from "../lib/desdis/study";
 import { comparisonText, studyTableRecords } from "../lib/desdis/study-results";
 import { desdisStudy } from "../lib/desdis/workbook";
-import type { RegularizerForm } from "../lib/losses/teacher-student";
 import { toCsv, toDataFrame } from "../lib/eval/tables";
 import { SCALE_NAMES, workbookScale } from "../lib/training/scales";
 import { writeFileAtomicSync } from "../lib/util/atomic";
-import { choiceFlag, existingDir, integerFlag, outputDir, parseCommandLine, runMain, UsageError } from "../lib/util/cli";
+import { choiceFlag, choiceListFlag, existingDir, integerFlag, outputDir, parseCommandLine, positiveListFlag, runMain, seedListFlag, stopOnInterrupt, UsageError } from "../lib/util/cli";
 import { printTable } from "../lib/util/print-table";
 import { projectPath, projectRelative, PROJECT_ROOT } from "../lib/util/project";
 
@@ -54,29 +53,16 @@ const OPTIONS = {
   quiet: { type: "boolean" },
 } as const;
 
-/** A comma-separated flag, each item checked by `parse` (undefined: not valid, `expected` says what is). */
-function listFlag(value: string | undefined, flag: string, item: { parse: (s: string) => string | number | undefined; expected: string }): (string | number)[] | undefined {
-  if (value === undefined) return undefined;
-  return value.split(",").map((s) => {
-    const v = item.parse(s.trim());
-    if (v === undefined) throw new UsageError(`${flag} ${value}: '${s.trim()}' is not ${item.expected}`);
-    return v;
-  });
-}
-const seedItem = { parse: (s: string) => (/^\d+$/.test(s) ? Number(s) : undefined), expected: "a non-negative integer" };
-const lambdaItem = { parse: (s: string) => (s !== "" && Number.isFinite(Number(s)) && Number(s) > 0 ? Number(s) : undefined), expected: "a positive number" };
-const choiceItem = (choices: readonly string[]) => ({ parse: (s: string) => (choices.includes(s) ? s : undefined), expected: `one of ${choices.join(", ")}` });
-
 async function main(): Promise<void> {
   const v = parseCommandLine(process.argv.slice(2), { usage: USAGE, options: OPTIONS });
   const scaleName = v.scale === undefined ? workbookScale() : choiceFlag(v.scale, "--scale", SCALE_NAMES)!;
   const scale = STUDY_SCALES[scaleName];
   const base = scale.options;
-  const sweepSeeds = v["sweep-seeds"] === "none" ? null : (listFlag(v["sweep-seeds"], "--sweep-seeds", seedItem) as number[] | undefined);
+  const sweepSeeds = v["sweep-seeds"] === "none" ? null : seedListFlag(v["sweep-seeds"], "--sweep-seeds");
   const options: StudyOptions = {
     ...base,
-    losses: (listFlag(v.losses, "--losses", choiceItem(TRIPLET_LOSSES)) as TripletLoss[] | undefined) ?? base.losses,
-    seeds: (listFlag(v.seeds, "--seeds", seedItem) as number[] | undefined) ?? base.seeds,
+    losses: choiceListFlag(v.losses, "--losses", TRIPLET_LOSSES) ?? base.losses,
+    seeds: seedListFlag(v.seeds, "--seeds") ?? base.seeds,
     width: integerFlag(v.width, "--width") ?? base.width,
     images: v.images === undefined ? base.images : projectRelative(existingDir(v.images, "--images")),
     sweep:
@@ -84,8 +70,8 @@ async function main(): Promise<void> {
         ? null
         : {
             loss: choiceFlag(v["sweep-loss"], "--sweep-loss", TRIPLET_LOSSES) ?? base.sweep.loss,
-            forms: (listFlag(v["sweep-forms"], "--sweep-forms", choiceItem(REGULARIZERS)) as RegularizerForm[] | undefined) ?? base.sweep.forms,
-            lambdas: (listFlag(v["sweep-lambdas"], "--sweep-lambdas", lambdaItem) as number[] | undefined) ?? base.sweep.lambdas,
+            forms: choiceListFlag(v["sweep-forms"], "--sweep-forms", REGULARIZERS) ?? base.sweep.forms,
+            lambdas: positiveListFlag(v["sweep-lambdas"], "--sweep-lambdas") ?? base.sweep.lambdas,
             seeds: sweepSeeds ?? base.sweep.seeds,
           },
   };
@@ -96,13 +82,8 @@ async function main(): Promise<void> {
   const speedFile = path.resolve(v.speed ?? path.join(out, "speed.json"));
   const quiet = v.quiet === true;
 
-  let interrupted = false;
-  process.on("SIGINT", () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    console.error("\nstopping after this step (Ctrl-C again to quit at once); npm run desdis-study resumes");
-  });
-  const study = await desdisStudy({ scale: scaleName, options, train: true, out, datasets: v["no-mma"] === true ? [] : datasets, cacheRoot, speedFile: fs.existsSync(speedFile) ? speedFile : undefined, quiet, shouldStop: () => interrupted });
+  const shouldStop = stopOnInterrupt("npm run desdis-study resumes");
+  const study = await desdisStudy({ scale: scaleName, options, train: true, out, datasets: v["no-mma"] === true ? [] : datasets, cacheRoot, speedFile: fs.existsSync(speedFile) ? speedFile : undefined, quiet, shouldStop });
   if (study.status === "interrupted") {
     console.log("interrupted; run npm run desdis-study again with the same flags to resume");
     return;

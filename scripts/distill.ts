@@ -12,7 +12,7 @@ import { loadPatchNetwork } from "../lib/desdis/load-network";
 import { PatchPairSchedule } from "../lib/desdis/patch-pairs";
 import { ImageFolderError, prepareDistillData } from "../lib/desdis/prepare";
 import { initEngine } from "../lib/engine/index";
-import { choiceFlag, existingDir, existingFile, integerFlag, outputDir, parseCommandLine, positiveFlag, required, runMain, UsageError } from "../lib/util/cli";
+import { choiceFlag, existingDir, existingFile, integerFlag, outputDir, parseCommandLine, positiveFlag, required, runMain, stopOnInterrupt, UsageError } from "../lib/util/cli";
 import { projectPath, projectRelative } from "../lib/util/project";
 
 const USAGE = `usage: npm run distill -- --teacher FILE|none --student ${STUDENT_KINDS.join("|")} [flags]
@@ -130,16 +130,11 @@ async function main(): Promise<number> {
     console.log(`held-out set: ${data.heldOut.sequence.length} patches, ${data.heldOut.labels.length} pairs (${path.relative(process.cwd(), data.heldOutFile)}${data.heldOutBuilt ? ", built now" : ""})`);
   }
 
-  let interrupted = false;
-  process.on("SIGINT", () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    console.error("\nstopping after this step (Ctrl-C again to quit at once)");
-  });
+  const shouldStop = stopOnInterrupt();
   const t0 = performance.now();
   let result;
   try {
-    result = await distill(config, dir, { schedule: new PatchPairSchedule(data.sources, config.data, config.seed), heldOut: data.heldOut, teacher: teacher?.net }, { resume: v.resume === true, quiet, shouldStop: () => interrupted });
+    result = await distill(config, dir, { schedule: new PatchPairSchedule(data.sources, config.data, config.seed), heldOut: data.heldOut, teacher: teacher?.net }, { resume: v.resume === true, quiet, shouldStop });
   } finally {
     teacher?.net.dispose();
   }

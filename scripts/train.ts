@@ -16,7 +16,7 @@ import { readDistillTeacher } from "../lib/training/dense-student";
 import { prepareRunData } from "../lib/training/prepare";
 import { SourceError, splitImages } from "../lib/training/sources";
 import { RUN_FILES, train } from "../lib/training/trainer";
-import { choiceFlag, existingDir, existingFile, integerFlag, parseCommandLine, positiveFlag, required, runMain, UsageError } from "../lib/util/cli";
+import { choiceFlag, existingDir, existingFile, integerFlag, parseCommandLine, positiveFlag, required, runMain, stopOnInterrupt, UsageError } from "../lib/util/cli";
 import { projectPath, projectRelative, PROJECT_ROOT } from "../lib/util/project";
 import * as fs from "node:fs";
 
@@ -144,14 +144,9 @@ async function main(): Promise<number> {
   if (!quiet) console.log(`images: ${split.train.length} for training, ${split.validation.length} for validation (${split.rule})`);
   const sources = await prepareRunData(config, split, { cacheRoot: v.cache, quiet });
 
-  let interrupted = false;
-  process.on("SIGINT", () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    console.error("\nstopping after this step (Ctrl-C again to quit at once)");
-  });
+  const shouldStop = stopOnInterrupt();
   const t0 = performance.now();
-  const result = await train(config, dir, sources, { resume: v.resume === true, quiet, shouldStop: () => interrupted });
+  const result = await train(config, dir, sources, { resume: v.resume === true, quiet, shouldStop });
   const minutes = (performance.now() - t0) / 60000;
   const shown = path.relative(process.cwd(), dir);
   if (result.status === "interrupted") {

@@ -23,17 +23,25 @@ export interface DistillInputs {
 /** Thrown when the config's image folder cannot be split into training images (a usage problem). */
 export class ImageFolderError extends Error {}
 
-async function labelLookup(cacheRoot: string) {
+/** The keypoint labels of any image, from `cacheRoot`/labels (computed there when missing). */
+async function labelLookup(cacheRoot: string): Promise<{ identity: unknown; lookup: KeypointLookup }> {
   const labeler = await createHomographicLabeler();
   const labelCache = new LabelCache(path.join(cacheRoot, "labels"));
   const lookup: KeypointLookup = async (image, file) => (await labelsCached(labeler, labelCache, { image, file })).labels.points;
   return { identity: labeler.identity, lookup };
 }
 
-/** The held-out patch set of `heldOut` options, from `cacheRoot`/desdis (built there first when missing). */
-export async function prepareHeldOut(heldOut: HeldOutOptions, cacheRoot: string, opts: { quiet?: boolean } = {}): Promise<{ set: HeldOutSet; file: string; built: boolean }> {
+/**
+ * The held-out patch set of `heldOut` options, from `cacheRoot`/desdis (built there first when
+ * missing, with `labels`, by default the label cache's lookup).
+ */
+export async function prepareHeldOut(
+  heldOut: HeldOutOptions,
+  cacheRoot: string,
+  opts: { quiet?: boolean; labels?: Awaited<ReturnType<typeof labelLookup>> } = {},
+): Promise<{ set: HeldOutSet; file: string; built: boolean }> {
   const roots = heldOut.roots.map((r) => path.resolve(PROJECT_ROOT, r));
-  return heldOutCached(path.join(cacheRoot, "desdis"), { ...heldOut, roots }, await labelLookup(cacheRoot), opts);
+  return heldOutCached(path.join(cacheRoot, "desdis"), { ...heldOut, roots }, opts.labels ?? (await labelLookup(cacheRoot)), { quiet: opts.quiet });
 }
 
 /** Images, labels and held-out set of `config` (its data.images and heldOut), from `cacheRoot` (labels/, desdis/). */
@@ -46,6 +54,6 @@ export async function prepareDistillData(config: DistillConfig, cacheRoot: strin
   }
   const labels = await labelLookup(cacheRoot);
   const sources = await loadPatchSources(split.train, labels.lookup, opts);
-  const heldOut = await prepareHeldOut(config.heldOut, cacheRoot, opts);
+  const heldOut = await prepareHeldOut(config.heldOut, cacheRoot, { ...opts, labels });
   return { sources, heldOut: heldOut.set, rule: split.rule, heldOutFile: heldOut.file, heldOutBuilt: heldOut.built };
 }

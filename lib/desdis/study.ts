@@ -9,12 +9,12 @@
 // Every network sees the same 128 pairs x 100 steps (config.ts), so no student wins by seeing more data.
 // Runs are found by their resolved config (the run folder name carries its hash), in the output
 // folder first and then among the shipped runs; a finished run is never trained again.
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RegularizerForm } from "../losses/teacher-student";
 import { loadPatchCheckpoint } from "../models/patch-checkpoint";
 import { writeFileAtomicSync } from "../util/atomic";
+import { fileSha256 } from "../util/file-hash";
 import { ScaleName, SCALE_TEST_SETS } from "../training/scales";
 import { progressBar } from "../util/progress";
 import { projectPath, projectRelative, PROJECT_ROOT } from "../util/project";
@@ -165,7 +165,7 @@ export const FINAL_SHA256 = "final.sha256";
 
 /** Write `<dir>/final.sha256` from the final weights (once they exist). */
 export function recordFinalHash(dir: string): string {
-  const sha256 = crypto.createHash("sha256").update(fs.readFileSync(path.join(dir, DISTILL_FILES.final))).digest("hex");
+  const sha256 = fileSha256(path.join(dir, DISTILL_FILES.final));
   writeFileAtomicSync(path.join(dir, FINAL_SHA256), `${sha256}\n`);
   return sha256;
 }
@@ -176,7 +176,7 @@ export function teacherReference(dir: string, config: DistillConfig): TeacherRef
   const sha256 = fs.existsSync(hashFile) ? fs.readFileSync(hashFile, "utf8").trim() : recordFinalHash(dir);
   const file = path.join(dir, DISTILL_FILES.final);
   return {
-    file: path.resolve(file).startsWith(PROJECT_ROOT + path.sep) ? projectRelative(file) : path.resolve(file),
+    file: projectRelative(file),
     sha256,
     architecture: config.network.architecture,
     width: config.network.width,

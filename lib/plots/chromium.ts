@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
+import sharp from "sharp";
 
 /** The figure shape plotly accepts: traces plus layout (config optional). */
 export interface Figure {
@@ -82,7 +83,11 @@ export function pngSize(fig: Figure, opts: PngOptions = {}): { width: number; he
   };
 }
 
-/** Render `fig` to PNG bytes with headless Chromium. Throws with the reason when it cannot. */
+/**
+ * Render `fig` to PNG bytes with headless Chromium, stored with a 256-colour palette: a chart has few
+ * colours, and the palette PNG is about a quarter of the browser's truecolour one (a notebook keeps
+ * every figure's PNG twice, as image/png and inside its HTML). Throws with the reason when it cannot.
+ */
 export async function figureToPng(fig: Figure, opts: PngOptions = {}): Promise<Uint8Array> {
   let browser = opts.browser;
   if (browser === undefined) {
@@ -102,7 +107,8 @@ export async function figureToPng(fig: Figure, opts: PngOptions = {}): Promise<U
       const why = result && result !== "pending" ? result : lastLine(stderr) || `exit code ${code}`;
       throw new Error(`figureToPng: ${browser} did not render the figure (${why})`);
     }
-    return new Uint8Array(Buffer.from(result.slice(prefix.length), "base64"));
+    const truecolour = Buffer.from(result.slice(prefix.length), "base64");
+    return new Uint8Array(await sharp(truecolour).png({ palette: true, quality: 100, compressionLevel: 9, effort: 10 }).toBuffer());
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

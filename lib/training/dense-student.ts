@@ -2,18 +2,13 @@
 // dense-distillation.ts): a trained SamFeatNet checkpoint, recorded in the student's config by file,
 // sha256, width and row, and loaded once per run. A run is bound to the exact weights it started
 // with: a teacher file changed since then is refused rather than silently mixed into a resumed run.
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { inspectCheckpoint, loadCheckpoint } from "../models/checkpoint";
 import { SamFeatNet } from "../models/samfeat";
+import { fileSha256 } from "../util/file-hash";
 import { PROJECT_ROOT, projectRelative } from "../util/project";
 import { DenseDistillConfig, ROW_NAMES, RowName } from "./config";
-
-/** sha256 of a file's bytes, in hex. */
-export function fileSha256(file: string): string {
-  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-}
 
 /**
  * What a dense student's config records of its teacher checkpoint `file`. Checks, without building

@@ -96,6 +96,47 @@ export function choiceFlag<T extends string>(value: string | undefined, flag: st
   return value as T;
 }
 
+/** A comma-separated list, each item checked by `parse` (undefined: not valid; `expected` says what is). */
+function listFlag<T>(value: string | undefined, flag: string, parse: (item: string) => T | undefined, expected: string): T[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").map((raw) => {
+    const item = raw.trim();
+    const parsed = parse(item);
+    if (parsed === undefined) throw new UsageError(`${flag} ${value}: '${item}' is not ${expected}`);
+    return parsed;
+  });
+}
+
+/** A comma-separated list of words from a fixed set; undefined stays undefined. */
+export function choiceListFlag<T extends string>(value: string | undefined, flag: string, choices: readonly T[]): T[] | undefined {
+  return listFlag(value, flag, (s) => ((choices as readonly string[]).includes(s) ? (s as T) : undefined), `one of ${choices.join(", ")}`);
+}
+
+/** A comma-separated list of seeds (non-negative integers), each once; undefined stays undefined. */
+export function seedListFlag(value: string | undefined, flag: string): number[] | undefined {
+  const seeds = listFlag(value, flag, (s) => (/^\d+$/.test(s) ? Number(s) : undefined), "a non-negative integer");
+  return seeds && [...new Set(seeds)];
+}
+
+/** A comma-separated list of numbers > 0; undefined stays undefined. */
+export function positiveListFlag(value: string | undefined, flag: string): number[] | undefined {
+  return listFlag(value, flag, (s) => (s !== "" && Number.isFinite(Number(s)) && Number(s) > 0 ? Number(s) : undefined), "a positive number");
+}
+
+/**
+ * Ctrl-C asks a long job to stop after its current step (it saves, and `resumeHint` says how to go
+ * on); a second Ctrl-C quits at once. Returns the question the job's loop asks after every step.
+ */
+export function stopOnInterrupt(resumeHint?: string): () => boolean {
+  let interrupted = false;
+  process.on("SIGINT", () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error(`\nstopping after this step (Ctrl-C again to quit at once)${resumeHint ? `; ${resumeHint}` : ""}`);
+  });
+  return () => interrupted;
+}
+
 /** An existing folder. */
 export function existingDir(value: string, flag: string): string {
   if (!fs.existsSync(value) || !fs.statSync(value).isDirectory()) throw new UsageError(`${flag} ${value}: not a folder`);

@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   choiceFlag,
+  choiceListFlag,
   HelpRequest,
   integerFlag,
   outputDir,
@@ -13,6 +14,8 @@ import {
   parseCommandLine,
   parseCommandLineWithOperands,
   positiveFlag,
+  positiveListFlag,
+  seedListFlag,
   UsageError,
 } from "../../lib/util/cli";
 
@@ -59,6 +62,18 @@ test("validators: accept what they promise, name the flag and the value otherwis
   for (const bad of ["0", "-1", "inf", "Infinity", " "]) assert.throws(() => positiveFlag(bad, "--width"), usageError(/^--width .*: expected a number > 0$/));
   assert.equal(choiceFlag("b", "--c", ["a", "b"]), "b");
   assert.throws(() => choiceFlag("z", "--c", ["a", "b"]), usageError(/^--c z: expected one of a, b$/));
+});
+
+test("list validators: every item checked, the bad one named with the whole value; seeds once each", () => {
+  assert.equal(choiceListFlag(undefined, "--rows", ["a", "b"]), undefined);
+  assert.deepEqual(choiceListFlag("b, a", "--rows", ["a", "b"]), ["b", "a"]);
+  assert.throws(() => choiceListFlag("a,c", "--rows", ["a", "b"]), usageError(/^--rows a,c: 'c' is not one of a, b$/));
+  assert.deepEqual(seedListFlag("2,0,2", "--seeds"), [2, 0]);
+  for (const [bad, item] of [["1,-1", "-1"], ["1.5", "1.5"], ["0,", ""], ["x", "x"]]) {
+    assert.throws(() => seedListFlag(bad, "--seeds"), usageError(new RegExp(`^--seeds ${bad.replace(".", "\\.")}: '${item.replace(".", "\\.")}' is not a non-negative integer$`)));
+  }
+  assert.deepEqual(positiveListFlag("0.3,1,3", "--lambdas"), [0.3, 1, 3]);
+  assert.throws(() => positiveListFlag("1,0", "--lambdas"), usageError(/^--lambdas 1,0: '0' is not a positive number$/));
 });
 
 test("output paths: a creatable folder passes; a file where a folder is wanted (and the reverse) fails naming the flag", () => {
