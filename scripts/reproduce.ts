@@ -3,24 +3,24 @@
 // run and the classical baselines on both test sets and print the ablation table (npm run eval-runs),
 // train the dense DesDis students of the new baseline and the DesDis study (npm run desdis-study),
 // then execute the workbook on those runs (npm start).
-//   npm run reproduce -- [--teachers human,classical] [--seeds 0,1,2] [--other-seeds 0] [--rows ...]
+//   npm run reproduce -- [--teachers human,classical] [--seeds 0,1,2] [--other-seeds 0,1] [--rows ...]
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
 import { initEngine } from "../lib/engine/index";
-import { resolveConfig, RowName, ROW_NAMES, TeacherName, TEACHER_NAMES, TrainConfig } from "../lib/training/config";
+import { resolveConfig, ROW_NAMES, TEACHER_NAMES, TrainConfig } from "../lib/training/config";
 import { SourceError, splitImages } from "../lib/training/sources";
 import { missingRuns, trainMissing } from "../lib/training/train-missing";
 import { denseStudyConfigs, denseStudyTeacher } from "../lib/training/dense-study";
-import { SCALE_NAMES, SCALES, workbookScale } from "../lib/training/scales";
-import { choiceFlag, existingDir, parseCommandLine, runMain, UsageError } from "../lib/util/cli";
+import { SCALE_NAMES, SCALE_SEEDS, SCALES, workbookScale } from "../lib/training/scales";
+import { choiceFlag, choiceListFlag, existingDir, parseCommandLine, runMain, seedListFlag, stopOnInterrupt, UsageError } from "../lib/util/cli";
 import { projectPath, projectRelative, PROJECT_ROOT } from "../lib/util/project";
 
 const USAGE = `usage: npm run reproduce -- [flags]
   --teachers T,...     teachers of the grid (default human,classical; ${TEACHER_NAMES.join(", ")})
   --rows R,...         ablation rows (default ${ROW_NAMES.join(",")})
-  --seeds S,...        seeds of the human teacher's runs (default 0,1,2)
-  --other-seeds S,...  seeds of every other teacher's runs (default 0)
+  --seeds S,...        seeds of the human teacher's runs (default 0,1,2; quick scale 0,1)
+  --other-seeds S,...  seeds of every other teacher's runs (default 0,1)
   --scale NAME         default (the shipped runs' scale) or quick (tiny runs, for tests);
                        default: SAMFEAT_SCALE, else default
   --images DIR         training images (default data/bsds500/images)
@@ -46,20 +46,6 @@ const OPTIONS = {
   quiet: { type: "boolean" },
 } as const;
 
-function listFlag<T extends string>(value: string | undefined, flag: string, fallback: T[], choices: readonly T[]): T[] {
-  if (value === undefined) return fallback;
-  const items = value.split(",").map((s) => s.trim());
-  for (const item of items) if (!choices.includes(item as T)) throw new UsageError(`${flag} ${value}: '${item}' is not one of ${choices.join(", ")}`);
-  return items as T[];
-}
-
-function seedsFlag(value: string | undefined, flag: string, fallback: number[]): number[] {
-  if (value === undefined) return fallback;
-  const seeds = value.split(",").map((s) => Number(s.trim()));
-  if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new UsageError(`${flag} ${value}: a comma-separated list of non-negative integers`);
-  return [...new Set(seeds)];
-}
-
 /** Runs a project script as a child process (same node, tsx loader), inheriting the terminal. */
 function runScript(script: string, args: string[]): void {
   const r = spawnSync(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "scripts", script), ...args], { stdio: "inherit", cwd: PROJECT_ROOT });
@@ -68,11 +54,11 @@ function runScript(script: string, args: string[]): void {
 
 async function main(): Promise<number> {
   const v = parseCommandLine(process.argv.slice(2), { usage: USAGE, options: OPTIONS });
-  const teachers = listFlag<TeacherName>(v.teachers, "--teachers", ["human", "classical"], TEACHER_NAMES);
-  const rows = listFlag<RowName>(v.rows, "--rows", [...ROW_NAMES], ROW_NAMES);
-  const humanSeeds = seedsFlag(v.seeds, "--seeds", [0, 1, 2]);
-  const otherSeeds = seedsFlag(v["other-seeds"], "--other-seeds", [0]);
+  const teachers = choiceListFlag(v.teachers, "--teachers", TEACHER_NAMES) ?? ["human", "classical"];
+  const rows = choiceListFlag(v.rows, "--rows", ROW_NAMES) ?? [...ROW_NAMES];
   const scale = v.scale === undefined ? workbookScale() : choiceFlag(v.scale, "--scale", SCALE_NAMES)!;
+  const humanSeeds = seedListFlag(v.seeds, "--seeds") ?? SCALE_SEEDS[scale].human;
+  const otherSeeds = seedListFlag(v["other-seeds"], "--other-seeds") ?? SCALE_SEEDS[scale].other;
   const images = v.images === undefined ? undefined : projectRelative(existingDir(v.images, "--images"));
   const datasets = (v.datasets ?? "data/synthetic-hpatches,data/hpatches-sample").split(",");
   for (const d of datasets) existingDir(path.resolve(PROJECT_ROOT, d), "--datasets");
@@ -94,13 +80,8 @@ async function main(): Promise<number> {
   const todo = missingRuns(grid, [outRoot]);
   console.log(`grid (${scale} scale): ${grid.length} runs (${teachers.join(", ")} × ${rows.join(", ")}); ${grid.length - todo.length} finished, ${todo.length} to train (${todo.reduce((s, t) => s + t.left, 0)} steps)`);
   await initEngine({ quiet });
-  let interrupted = false;
-  process.on("SIGINT", () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    console.error("\nstopping after this step (Ctrl-C again to quit at once); npm run reproduce resumes");
-  });
-  const trained = await trainMissing(grid, { out: outRoot, cacheRoot: v.cache, label: "reproduce", quiet, shouldStop: () => interrupted });
+  const shouldStop = stopOnInterrupt("npm run reproduce resumes");
+  const trained = await trainMissing(grid, { out: outRoot, cacheRoot: v.cache, label: "reproduce", quiet, shouldStop });
   if (trained.status === "interrupted") {
     console.log(`interrupted in ${trained.interruptedIn}; run npm run reproduce again to resume`);
     return 0;
@@ -109,7 +90,7 @@ async function main(): Promise<number> {
   // The dense DesDis variant distils this grid's baseline of seed 0 (default scale, human teacher).
   if (desdis && scale === "default" && teachers.includes("human") && rows.includes("baseline") && humanSeeds.includes(0)) {
     const dense = denseStudyConfigs(denseStudyTeacher([outRoot]));
-    const r = await trainMissing([...dense.student, ...dense.alone], { out: outRoot, cacheRoot: v.cache, label: "dense students", quiet, shouldStop: () => interrupted });
+    const r = await trainMissing([...dense.student, ...dense.alone], { out: outRoot, cacheRoot: v.cache, label: "dense students", quiet, shouldStop });
     if (r.status === "interrupted") {
       console.log(`interrupted in ${r.interruptedIn}; run npm run reproduce again to resume`);
       return 0;

@@ -2,7 +2,7 @@
 // chosen in the README's training section). `quick` trains tiny runs in seconds, for tests and for a
 // class that wants to see training happen; its numbers mean nothing about the method.
 import { projectPath } from "../util/project";
-import type { ConfigOverrides } from "./config";
+import type { ConfigOverrides, TeacherName } from "./config";
 
 export const SCALE_NAMES = ["default", "quick"] as const;
 export type ScaleName = (typeof SCALE_NAMES)[number];
@@ -20,8 +20,16 @@ export const SCALE_ROOTS: Record<ScaleName, string[]> = {
   quick: [projectPath("outputs", "runs-quick")],
 };
 
-/** Seeds of the human teacher's ladder at each scale. */
-export const SCALE_SEEDS: Record<ScaleName, number[]> = { default: [0, 1, 2], quick: [0, 1] };
+/** Seeds of the human teacher's ladder at each scale, and of every other teacher's (2: a spread exists). */
+export const SCALE_SEEDS: Record<ScaleName, { human: number[]; other: number[] }> = {
+  default: { human: [0, 1, 2], other: [0, 1] },
+  quick: { human: [0, 1], other: [0, 1] },
+};
+
+/** The seeds of `teacher`'s ladder at `scale`. */
+export function scaleSeeds(scale: ScaleName, teacher: TeacherName): number[] {
+  return teacher === "human" ? SCALE_SEEDS[scale].human : SCALE_SEEDS[scale].other;
+}
 
 /** The test sets each scale evaluates on (quick: the smaller one only). */
 export const SCALE_TEST_SETS: Record<ScaleName, string[]> = {

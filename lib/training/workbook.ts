@@ -2,6 +2,7 @@
 // by resolved config (shipped in data/runs, or the user's own in outputs/runs) and never retrained. At
 // the quick scale (SAMFEAT_SCALE=quick: tests, a class) the missing tiny runs are trained on the spot
 // into outputs/runs-quick and evaluated, so every notebook runs end to end in minutes.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { keptOrEvaluated, runSummaryFile } from "./results";
 import { ladderGroups, LadderOptions } from "./ladder";
@@ -9,13 +10,13 @@ import { resolveConfig, RowName, TeacherName } from "./config";
 import { RunInfo, SeedGroup } from "./runs";
 import { RUN_FILES } from "./trainer";
 import { trainMissing } from "./train-missing";
-import { SCALE_ROOTS, SCALE_SEEDS, SCALE_TEST_SETS, SCALES, ScaleName, workbookScale } from "./scales";
+import { SCALE_ROOTS, SCALE_TEST_SETS, SCALES, ScaleName, scaleSeeds, workbookScale } from "./scales";
 import { initEngine } from "../engine/index";
 import { projectPath } from "../util/project";
 
-/** The scale's ladder options: where runs live, their seeds and their config overrides. */
-export function scaleLadderOptions(scale: ScaleName, seeds?: number[]): LadderOptions {
-  return { roots: SCALE_ROOTS[scale], seeds: seeds ?? SCALE_SEEDS[scale], overrides: SCALES[scale] };
+/** The scale's ladder options for `teacher`: where runs live, their seeds and their config overrides. */
+export function scaleLadderOptions(scale: ScaleName, teacher: TeacherName, seeds?: number[]): LadderOptions {
+  return { roots: SCALE_ROOTS[scale], seeds: seeds ?? scaleSeeds(scale, teacher), overrides: SCALES[scale] };
 }
 
 /** The test sets of the current scale, relative to the project root. */
@@ -46,7 +47,7 @@ async function evaluateRuns(runs: RunInfo[], testSets: string[]): Promise<void> 
  */
 export async function workbookLadder(rows: RowName[], teacher: TeacherName, opts: { seeds?: number[] } = {}): Promise<SeedGroup[]> {
   const scale = workbookScale();
-  const ladder = scaleLadderOptions(scale, opts.seeds);
+  const ladder = scaleLadderOptions(scale, teacher, opts.seeds);
   // Training, evaluation and the notebooks' views of trained networks all run on the engine.
   await initEngine({ quiet: true });
   if (scale === "quick") {
@@ -57,4 +58,36 @@ export async function workbookLadder(rows: RowName[], teacher: TeacherName, opts
   }
   // A row is shown with at least 2 finished seeds (a spread exists); missing ones are named.
   return ladderGroups(rows, teacher, { ...ladder, minSeeds: 2 });
+}
+
+/** One teacher's ladder: a seed group per row, rows in the same order for every teacher. */
+export interface TeacherLadder {
+  teacher: TeacherName;
+  groups: SeedGroup[];
+}
+
+/**
+ * The ladder of `rows` with each teacher at the workbook's scale: human and classical always (an error
+ * names the commands of missing runs; quick trains them), SAM only where it can exist: its finished
+ * runs at the default scale, its ONNX files at the quick scale. Why SAM is left out is printed.
+ */
+export async function workbookTeacherLadders(rows: RowName[]): Promise<TeacherLadder[]> {
+  const ladders: TeacherLadder[] = [];
+  for (const teacher of ["human", "classical"] as const) ladders.push({ teacher, groups: await workbookLadder(rows, teacher) });
+  const scale = workbookScale();
+  // Loaded only here, so the other teachers never load onnxruntime.
+  const { SAM_MODEL_DIR, SAM_ENCODER_FILE, SAM_DECODER_FILE } = await import("../teachers/sam-model");
+  const samFiles = [SAM_ENCODER_FILE, SAM_DECODER_FILE].every((f) => fs.existsSync(path.join(SAM_MODEL_DIR, f)));
+  if (scale === "quick") {
+    if (samFiles) ladders.push({ teacher: "sam", groups: await workbookLadder(rows, "sam") });
+    else console.log(`sam teacher: left out (no ${SAM_ENCODER_FILE} and ${SAM_DECODER_FILE} in ${path.relative(process.cwd(), SAM_MODEL_DIR)}; see the README on plugging in SAM)`);
+    return ladders;
+  }
+  try {
+    ladders.push({ teacher: "sam", groups: ladderGroups(rows, "sam", { ...scaleLadderOptions(scale, "sam"), minSeeds: 2 }) });
+  } catch (e) {
+    const why = samFiles ? (e as Error).message : `its ONNX files are not in ${path.relative(process.cwd(), SAM_MODEL_DIR)} (see the README on plugging in SAM) and no SAM runs were found`;
+    console.log(`sam teacher: left out; ${why}`);
+  }
+  return ladders;
 }
