@@ -14,17 +14,17 @@ import { executeNotebook, formatFailure, listNotebooks, PROJECT_ROOT, writeNoteb
 const sha256 = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 
 const NOTEBOOKS = listNotebooks(path.join(PROJECT_ROOT, "notebooks"));
-// The two entry points that find finished runs at the default scale and train tiny ones at the quick scale.
-const readsRuns = (file: string) => /\b(workbookLadder|desdisStudy)\(/.test(fs.readFileSync(file, "utf8"));
+// The entry points that find finished runs at the default scale and train tiny ones at the quick scale.
+const readsRuns = (file: string) => /\b(workbookLadder|workbookTeacherLadders|desdisStudy)\(/.test(fs.readFileSync(file, "utf8"));
 const cases = [
   ...NOTEBOOKS.map((file) => ({ file, scale: "default" })),
   ...NOTEBOOKS.filter(readsRuns).map((file) => ({ file, scale: "quick" })),
 ];
 
-test("the notebooks of the ablation ladder and the DesDis study read their runs through workbookLadder or desdisStudy (so the quick scale reaches them)", () => {
+test("the notebooks of the ablation ladder and the DesDis study read their runs through workbookLadder, workbookTeacherLadders or desdisStudy (so the quick scale reaches them)", () => {
   const ladder = NOTEBOOKS.filter((f) => /^0[3-9]-/.test(path.basename(f)));
   assert.ok(ladder.length >= 4, `expected notebooks 03 to 09, found ${ladder.map((f) => path.basename(f)).join(", ")}`);
-  for (const f of ladder) assert.ok(readsRuns(f), `${path.basename(f)} calls neither workbookLadder nor desdisStudy`);
+  for (const f of ladder) assert.ok(readsRuns(f), `${path.basename(f)} calls none of workbookLadder, workbookTeacherLadders and desdisStudy`);
 });
 
 for (const { file, scale } of cases) {
