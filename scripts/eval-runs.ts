@@ -60,9 +60,16 @@ async function main(): Promise<void> {
   await initEngine({ quiet });
 
   const tables: SeedTableEntry[] = [];
-  const groups = seedGroups(runs).sort((a, b) => ROW_NAMES.indexOf(a.config.row) - ROW_NAMES.indexOf(b.config.row) || a.config.teacher.localeCompare(b.config.teacher));
-  // A dense student (npm run train --distill-from) is a line of its own, never one of its row's seeds.
-  const rowLabel = (c: (typeof groups)[number]["config"]) => (c.distill ? `${c.row} dense student` : c.row);
+  const groups = seedGroups(runs).sort(
+    (a, b) =>
+      ROW_NAMES.indexOf(a.config.row) - ROW_NAMES.indexOf(b.config.row) ||
+      a.config.teacher.localeCompare(b.config.teacher) ||
+      a.config.network.width - b.config.network.width ||
+      a.config.steps - b.config.steps,
+  );
+  // A dense student (npm run train --distill-from) is a line of its own, never one of its row's seeds;
+  // the width and steps tell the ladder's runs from longer or narrower ones of the same row.
+  const rowLabel = (c: (typeof groups)[number]["config"]) => `${c.distill ? `${c.row} dense student` : c.row} w${c.network.width} n${c.steps}`;
   const summariesOf = async (run: RunInfo, dataset: string) =>
     keptOrEvaluated(runSummaryFile(run.dir, dataset, threshold), path.join(run.dir, RUN_FILES.final), dataset, { quiet, threshold, label: `${run.name}/${RUN_FILES.final}` });
 
@@ -84,7 +91,7 @@ async function main(): Promise<void> {
       const base = ladder.find((l) => l.group.config.row === "baseline" && !l.group.config.distill && l.group.config.teacher === group.config.teacher && l.group.config.steps === group.config.steps && l.group.config.network.width === group.config.network.width);
       if (!base) continue;
       const a = aggregateSeeds(summaries, `${rowLabel(group.config)}/${group.config.teacher}`);
-      const b = aggregateSeeds(base.summaries, `baseline/${group.config.teacher}`);
+      const b = aggregateSeeds(base.summaries, `${rowLabel(base.group.config)}/${base.group.config.teacher}`);
       for (const c of compareSplitsWithSpread(a, b)) console.log(`${datasetName(dataset)}: ${c.text}`);
     }
   }

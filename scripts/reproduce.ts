@@ -8,11 +8,11 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
 import { initEngine } from "../lib/engine/index";
-import { resolveConfig, ROW_NAMES, TEACHER_NAMES, TrainConfig } from "../lib/training/config";
+import { ROW_NAMES, TEACHER_NAMES } from "../lib/training/config";
 import { SourceError, splitImages } from "../lib/training/sources";
 import { missingRuns, trainMissing } from "../lib/training/train-missing";
 import { denseStudyConfigs, denseStudyTeacher } from "../lib/training/dense-study";
-import { SCALE_NAMES, SCALE_SEEDS, SCALES, workbookScale } from "../lib/training/scales";
+import { SCALE_NAMES, SCALE_SEEDS, scaleGrid, workbookScale } from "../lib/training/scales";
 import { choiceFlag, choiceListFlag, existingDir, parseCommandLine, runMain, seedListFlag, stopOnInterrupt, UsageError } from "../lib/util/cli";
 import { projectPath, projectRelative, PROJECT_ROOT } from "../lib/util/project";
 
@@ -21,7 +21,9 @@ const USAGE = `usage: npm run reproduce -- [flags]
   --rows R,...         ablation rows (default ${ROW_NAMES.join(",")})
   --seeds S,...        seeds of the human teacher's runs (default 0,1,2; quick scale 0,1)
   --other-seeds S,...  seeds of every other teacher's runs (default 0,1)
-  --scale NAME         default (the shipped runs' scale) or quick (tiny runs, for tests);
+  --scale NAME         default (the shipped runs' scale: the ladder at 600 steps, and baseline
+                       and full with the human teacher at the training default) or quick
+                       (tiny runs, for tests);
                        default: SAMFEAT_SCALE, else default
   --images DIR         training images (default data/bsds500/images)
   --cache DIR          teacher and label caches (default data/cache)
@@ -66,19 +68,15 @@ async function main(): Promise<number> {
   const quiet = v.quiet === true;
   const desdis = v["no-desdis"] !== true;
 
-  const grid: TrainConfig[] = [];
-  for (const teacher of teachers) {
-    for (const seed of teacher === "human" ? humanSeeds : otherSeeds) {
-      for (const row of rows) grid.push(resolveConfig(row, teacher, { ...SCALES[scale], ...(images ? { images } : {}), seed }));
-    }
-  }
+  const grid = scaleGrid(scale, { teachers, rows, humanSeeds, otherSeeds, images });
   try {
     splitImages(path.resolve(PROJECT_ROOT, grid[0].data.images));
   } catch (e) {
     throw new UsageError(`--images ${(e as Error).message}`);
   }
   const todo = missingRuns(grid, [outRoot]);
-  console.log(`grid (${scale} scale): ${grid.length} runs (${teachers.join(", ")} × ${rows.join(", ")}); ${grid.length - todo.length} finished, ${todo.length} to train (${todo.reduce((s, t) => s + t.left, 0)} steps)`);
+  const longer = grid.filter((c) => c.steps !== grid[0].steps).length;
+  console.log(`grid (${scale} scale): ${grid.length} runs (${teachers.join(", ")} × ${rows.join(", ")}${longer > 0 ? `, and ${longer} at the ${grid[grid.length - 1].steps}-step training default` : ""}); ${grid.length - todo.length} finished, ${todo.length} to train (${todo.reduce((s, t) => s + t.left, 0)} steps)`);
   await initEngine({ quiet });
   const shouldStop = stopOnInterrupt("npm run reproduce resumes");
   const trained = await trainMissing(grid, { out: outRoot, cacheRoot: v.cache, label: "reproduce", quiet, shouldStop });

@@ -8,7 +8,6 @@
 import * as path from "node:path";
 import { DatasetError } from "../lib/data/errors";
 import { initEngine } from "../lib/engine/index";
-import { runBenchmark } from "../lib/models/benchmark";
 import { LOSS_NAMES, LossName } from "../lib/losses/index";
 import { REGULARIZER_FORMS } from "../lib/losses/dense-distillation";
 import { ConfigOverrides, defaultRunName, DENSE_DISTILL_DEFAULTS, resolveConfig, ROW_NAMES, TEACHER_NAMES, TRAIN_DEFAULTS } from "../lib/training/config";
@@ -41,7 +40,8 @@ const USAGE = `usage: npm run train -- --config ${ROW_NAMES.join("|")} --teacher
   --reg abs|square|hinge the regulariser's form (default ${DENSE_DISTILL_DEFAULTS.form}; with --distill-from only)
   --lambda L             its weight, >= 0 (default ${DENSE_DISTILL_DEFAULTS.lambda}; with --distill-from only)
   --resume               continue the unfinished run with these flags from its last checkpoint
-  --profile              print the step-time breakdown and the bare network step of npm run bench
+  --profile              print the step-time breakdown, and the bare network step of npm run bench
+                         timed on the same batches between the training steps (slower run)
   --quiet                no progress bar`;
 
 const OPTIONS = {
@@ -146,7 +146,7 @@ async function main(): Promise<number> {
 
   const shouldStop = stopOnInterrupt();
   const t0 = performance.now();
-  const result = await train(config, dir, sources, { resume: v.resume === true, quiet, shouldStop });
+  const result = await train(config, dir, sources, { resume: v.resume === true, quiet, shouldStop, timeBareStep: v.profile === true });
   const minutes = (performance.now() - t0) / 60000;
   const shown = path.relative(process.cwd(), dir);
   if (result.status === "interrupted") {
@@ -163,9 +163,9 @@ async function main(): Promise<number> {
   if (v.profile) {
     const p = result.profile;
     const total = p.batch + p.step + p.update;
-    const bench = await runBenchmark({ width: config.network.width, size: config.data.size, batch: config.data.batch, steps: 3 });
-    console.log(`profile over ${p.steps} steps (ms per step): batch assembly ${p.batch.toFixed(0)}, forward + losses + backward ${p.step.toFixed(0)}, Adam ${p.update.toFixed(0)}, total ${total.toFixed(0)}; validation ${(p.validation_total / 1000).toFixed(1)} s in all`);
-    console.log(`bare network step (npm run bench, same width, crop and batch): ${bench.train_step_ms.toFixed(0)} ms; training step / bare step = ${(total / bench.train_step_ms).toFixed(2)}`);
+    console.log(`profile over ${p.steps} steps (mean ms per step): batch assembly ${p.batch.toFixed(0)}, forward + losses + backward ${p.step.toFixed(0)}, Adam ${p.update.toFixed(0)}, total ${total.toFixed(0)}; validation ${(p.validation_total / 1000).toFixed(1)} s in all`);
+    const b = p.bare!;
+    console.log(`bare network step (npm run bench's, same network, crop and batch, timed on each batch right after its training step): median ${b.bare_ms.toFixed(0)} ms against ${b.whole_ms.toFixed(0)} for the whole training step; whole / bare = ${(b.whole_ms / b.bare_ms).toFixed(2)}`);
   }
   return 0;
 }

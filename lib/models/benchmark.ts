@@ -70,7 +70,7 @@ export function trainStep(net: SamFeatNet, opt: Adam, images: tf.Tensor4D): tf.S
   });
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;

@@ -18,19 +18,17 @@
 //
 // This module only runs the models: preprocessing, one encoder pass per image, one decoder
 // pass per point prompt, and the encoder grid resampled to the teachers' stride-8 grid.
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
 import type { RgbImage } from "../util/image-types";
-import { projectPath } from "../util/project";
+import { fileSha256 } from "../util/file-hash";
+import { SAM_DECODER_FILE, SAM_ENCODER_FILE, SAM_MODEL_DIR } from "./sam-files";
 import type { PromptMasks } from "./sam-masks";
 import { EMBEDDING_STRIDE, embeddingGrid, gridPixel } from "./teacher";
 
-export const SAM_MODEL_DIR = projectPath("data", "models", "sam");
-export const SAM_ENCODER_FILE = "sam_image_encoder.onnx";
-export const SAM_DECODER_FILE = "sam_prompt_decoder.onnx";
+export { SAM_DECODER_FILE, SAM_ENCODER_FILE, SAM_MODEL_DIR } from "./sam-files";
 /** SAM's input side and normalisation (segment_anything/modeling/sam.py). */
 export const SAM_INPUT_SIZE = 1024;
 export const SAM_PIXEL_MEAN = [123.675, 116.28, 103.53];
@@ -141,19 +139,6 @@ export function resampleEmbedding(
   return { embedding, shape: [h, w, channels] };
 }
 
-function sha256File(file: string): string {
-  const hash = crypto.createHash("sha256");
-  const fd = fs.openSync(file, "r");
-  try {
-    const buf = Buffer.alloc(1 << 22);
-    let n: number;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) hash.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest("hex");
-}
-
 /** Declared shape of a named input ([] when unknown). */
 function inputShape(session: ort.InferenceSession, name: string): readonly (number | string)[] {
   const meta = session.inputMetadata[session.inputNames.indexOf(name)];
@@ -206,8 +191,8 @@ export async function loadSamModel(opts: SamModelOptions = {}): Promise<SamModel
   const maskInputShape = inputShape(decoder, "mask_input");
 
   return {
-    encoderSha256: sha256File(files.encoder),
-    decoderSha256: sha256File(files.decoder),
+    encoderSha256: fileSha256(files.encoder),
+    decoderSha256: fileSha256(files.decoder),
     async encode(img) {
       const { input, resized } = await samPreprocess(img);
       const feeds = { [encoder.inputNames[0]]: new ort.Tensor("float32", input, [1, 3, SAM_INPUT_SIZE, SAM_INPUT_SIZE]) };

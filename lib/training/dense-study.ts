@@ -9,10 +9,10 @@ import { resolveConfig, TrainConfig } from "./config";
 import { readDistillTeacher } from "./dense-student";
 import { trainCommand } from "./ladder";
 import { findRun, RunInfo, SeedGroup, seedGroups } from "./runs";
-import { SCALE_ROOTS } from "./scales";
+import { SCALE_ROOTS, SCALES } from "./scales";
 import { RUN_FILES } from "./trainer";
 
-/** The dense students: width 0.25 (the shipped networks are 0.5), half the default steps (CPU time). */
+/** The dense students: width 0.25 (the shipped networks are 0.5), half the ladder's steps (CPU time). */
 export const DENSE_STUDENT_SCALE = { width: 0.25, steps: 300 };
 export const DENSE_STUDENT_SEEDS = [0, 1];
 
@@ -29,10 +29,10 @@ export interface DenseStudy {
  * The three groups, each with its finished seeds; throws naming the commands that train what is
  * missing when a group has fewer than 2 seeds.
  */
-/** The teacher's run: the default-scale baseline of seed 0 with its weights, from the first root that has it. */
+/** The teacher's run: the ladder's baseline of seed 0 with its weights, from the first root that has it. */
 export function denseStudyTeacher(roots: string[] = SCALE_ROOTS.default): RunInfo {
-  const run = findRun(resolveConfig("baseline", "human", { seed: 0 }), { roots });
-  if (!run?.weights) throw new Error("the dense study's teacher, the baseline run of seed 0 with its weights, is missing (npm run train -- --config baseline --teacher human --seed 0)");
+  const run = findRun(resolveConfig("baseline", "human", { ...SCALES.default, seed: 0 }), { roots });
+  if (!run?.weights) throw new Error(`the dense study's teacher, the ladder's baseline run of seed 0 with its weights, is missing (${trainCommand("baseline", "human", 0, SCALES.default)})`);
   return run;
 }
 

@@ -25,6 +25,7 @@ import { LossName, PairTargets, samfeatLosses, SamfeatLossOptions, sampleDescrip
 import type { SampledDescriptors } from "../losses/descriptor";
 import { denseDistillationFromSamples } from "../losses/dense-distillation";
 import { Adam } from "../models/adam";
+import { median, trainStep as bareNetworkStep } from "../models/benchmark";
 import { checkpointMetadata, loadCheckpoint, readCheckpointState, saveCheckpoint } from "../models/checkpoint";
 import { SamFeatNet } from "../models/samfeat";
 import { appendJsonLine, DivergenceError, gradientNorm, nonFinite, openRunFolder, readFolderConfig, readJsonLines, truncateJsonLines, yieldToEventLoop } from "../util/run-folder";
@@ -83,7 +84,13 @@ export interface TrainResult {
   lastValidation?: ValRecord;
   best?: { step: number; mma3: number };
   /** Mean milliseconds per step of each phase, over this process's steps. */
-  profile: { batch: number; step: number; update: number; validation_total: number; steps: number };
+  profile: { batch: number; step: number; update: number; validation_total: number; steps: number; bare?: BareStepTiming };
+}
+
+/** Medians over the steps of one process: the whole training step, and the bare network step timed right after it. */
+export interface BareStepTiming {
+  whole_ms: number;
+  bare_ms: number;
 }
 
 export interface TrainOptions {
@@ -96,6 +103,12 @@ export interface TrainOptions {
   onRecord?: (r: TrainRecord | ValRecord) => void;
   /** Build the next batch on a worker thread while a step trains (default true; inline where a worker cannot start). */
   prefetch?: boolean;
+  /**
+   * After every step, also time npm run bench's bare step (forward, its surrogate loss, backward,
+   * Adam) on the same images with a network of its own, so both are measured under the same machine
+   * load (--profile). The run's own weights and batches are untouched.
+   */
+  timeBareStep?: boolean;
   /** For tests: replace a term's value (e.g. with NaN) at a given step, before the check. */
   corruptTerm?: { step: number; term: TermName };
 }
@@ -222,6 +235,8 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
   const names = [...net.params.keys()];
   const variables = names.map((n) => net.params.get(n)!);
   const profile = { batch: 0, step: 0, update: 0, validation_total: 0, steps: 0 };
+  const bare = opts.timeBareStep ? { net: new SamFeatNet({ ...config.network, seed: config.seed }), whole: [] as number[], bare: [] as number[] } : undefined;
+  const bareOpt = bare ? new Adam(bare.net.params, { lr: config.optimizer.lr, weightDecay: config.optimizer.weightDecay }) : undefined;
   let lastValidation: ValRecord | undefined;
 
   const meta = (step: number) => ({
@@ -282,8 +297,15 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
       opt.options.lr = lr;
       opt.step(new Map(names.map((n) => [n, grads[net.params.get(n)!.name]])));
       tf.dispose(Object.values(grads));
-      disposeBatch(batch);
       const t3 = performance.now();
+      if (bare) {
+        const l = bareNetworkStep(bare.net, bareOpt!, batch.images);
+        l.dataSync();
+        l.dispose();
+        bare.bare.push(performance.now() - t3);
+        bare.whole.push(t3 - t0);
+      }
+      disposeBatch(batch);
 
       const done = step + 1;
       reached = done;
@@ -334,6 +356,8 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
     await batches.close();
     opt.dispose();
     net.dispose();
+    bareOpt?.dispose();
+    bare?.net.dispose();
     teacher?.dispose();
   }
   const n = Math.max(1, profile.steps);
@@ -342,6 +366,13 @@ export async function train(config: TrainConfig, dir: string, data: { train: Pai
     steps: reached,
     lastValidation,
     best,
-    profile: { batch: profile.batch / n, step: profile.step / n, update: profile.update / n, validation_total: profile.validation_total, steps: profile.steps },
+    profile: {
+      batch: profile.batch / n,
+      step: profile.step / n,
+      update: profile.update / n,
+      validation_total: profile.validation_total,
+      steps: profile.steps,
+      ...(bare && bare.bare.length > 0 ? { bare: { whole_ms: median(bare.whole), bare_ms: median(bare.bare) } } : {}),
+    },
   };
 }

@@ -2,7 +2,6 @@
 // by resolved config (shipped in data/runs, or the user's own in outputs/runs) and never retrained. At
 // the quick scale (SAMFEAT_SCALE=quick: tests, a class) the missing tiny runs are trained on the spot
 // into outputs/runs-quick and evaluated, so every notebook runs end to end in minutes.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { keptOrEvaluated, runSummaryFile } from "./results";
 import { ladderGroups, LadderOptions } from "./ladder";
@@ -10,8 +9,9 @@ import { resolveConfig, RowName, TeacherName } from "./config";
 import { RunInfo, SeedGroup } from "./runs";
 import { RUN_FILES } from "./trainer";
 import { trainMissing } from "./train-missing";
-import { SCALE_ROOTS, SCALE_TEST_SETS, SCALES, ScaleName, scaleSeeds, workbookScale } from "./scales";
+import { SCALE_ROOTS, SCALE_TEST_SETS, SCALES, ScaleName, scaleSeeds, TRAINING_DEFAULT, TRAINING_DEFAULT_ROWS, workbookScale } from "./scales";
 import { initEngine } from "../engine/index";
+import { SAM_DECODER_FILE, SAM_ENCODER_FILE, SAM_MODEL_DIR, samFilesPresent } from "../teachers/sam-files";
 import { projectPath } from "../util/project";
 
 /** The scale's ladder options for `teacher`: where runs live, their seeds and their config overrides. */
@@ -45,9 +45,9 @@ async function evaluateRuns(runs: RunInfo[], testSets: string[]): Promise<void> 
  * finished runs, or an error naming the commands that train the missing ones. Quick: missing runs
  * are trained and evaluated first.
  */
-export async function workbookLadder(rows: RowName[], teacher: TeacherName, opts: { seeds?: number[] } = {}): Promise<SeedGroup[]> {
+export async function workbookLadder(rows: RowName[], teacher: TeacherName, opts: { seeds?: number[]; trainingDefault?: boolean } = {}): Promise<SeedGroup[]> {
   const scale = workbookScale();
-  const ladder = scaleLadderOptions(scale, teacher, opts.seeds);
+  const ladder = { ...scaleLadderOptions(scale, teacher, opts.seeds), ...(opts.trainingDefault ? { overrides: TRAINING_DEFAULT[scale] } : {}) };
   // Training, evaluation and the notebooks' views of trained networks all run on the engine.
   await initEngine({ quiet: true });
   if (scale === "quick") {
@@ -58,6 +58,14 @@ export async function workbookLadder(rows: RowName[], teacher: TeacherName, opts
   }
   // A row is shown with at least 2 finished seeds (a spread exists); missing ones are named.
   return ladderGroups(rows, teacher, { ...ladder, minSeeds: 2 });
+}
+
+/**
+ * Baseline and full with the human teacher at the training default (TRAIN_DEFAULTS, longer than the
+ * ladder), where the workbook shows how that scale was chosen. Quick: the quick runs.
+ */
+export function workbookTrainingDefault(): Promise<SeedGroup[]> {
+  return workbookLadder([...TRAINING_DEFAULT_ROWS], "human", { trainingDefault: true });
 }
 
 /** One teacher's ladder: a seed group per row, rows in the same order for every teacher. */
@@ -75,9 +83,7 @@ export async function workbookTeacherLadders(rows: RowName[]): Promise<TeacherLa
   const ladders: TeacherLadder[] = [];
   for (const teacher of ["human", "classical"] as const) ladders.push({ teacher, groups: await workbookLadder(rows, teacher) });
   const scale = workbookScale();
-  // Loaded only here, so the other teachers never load onnxruntime.
-  const { SAM_MODEL_DIR, SAM_ENCODER_FILE, SAM_DECODER_FILE } = await import("../teachers/sam-model");
-  const samFiles = [SAM_ENCODER_FILE, SAM_DECODER_FILE].every((f) => fs.existsSync(path.join(SAM_MODEL_DIR, f)));
+  const samFiles = samFilesPresent();
   if (scale === "quick") {
     if (samFiles) ladders.push({ teacher: "sam", groups: await workbookLadder(rows, "sam") });
     else console.log(`sam teacher: left out (no ${SAM_ENCODER_FILE} and ${SAM_DECODER_FILE} in ${path.relative(process.cwd(), SAM_MODEL_DIR)}; see the README on plugging in SAM)`);

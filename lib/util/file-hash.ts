@@ -3,7 +3,16 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 
-/** sha256 of a file's bytes, in hex. */
+/** sha256 of a file's bytes, in hex; read in 4 MB chunks, so a large ONNX model is never held whole. */
 export function fileSha256(file: string): string {
-  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+  const hash = crypto.createHash("sha256");
+  const fd = fs.openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(1 << 22);
+    let n: number;
+    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest("hex");
 }

@@ -15,7 +15,7 @@ const sha256 = (file: string) => createHash("sha256").update(fs.readFileSync(fil
 
 const NOTEBOOKS = listNotebooks(path.join(PROJECT_ROOT, "notebooks"));
 // The entry points that find finished runs at the default scale and train tiny ones at the quick scale.
-const readsRuns = (file: string) => /\b(workbookLadder|workbookTeacherLadders|desdisStudy)\(/.test(fs.readFileSync(file, "utf8"));
+const readsRuns = (file: string) => /\b(workbookLadder|workbookTeacherLadders|workbookTrainingDefault|desdisStudy)\(/.test(fs.readFileSync(file, "utf8"));
 const cases = [
   ...NOTEBOOKS.map((file) => ({ file, scale: "default" })),
   ...NOTEBOOKS.filter(readsRuns).map((file) => ({ file, scale: "quick" })),

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { initEngine } from "../../lib/engine/index";
 import { checkpointMetadata, loadCheckpoint, saveCheckpoint } from "../../lib/models/checkpoint";
 import { SamFeatNet } from "../../lib/models/samfeat";
-import { checkConfig, defaultRunName, resolveConfig, runKey, TrainConfig } from "../../lib/training/config";
+import { checkConfig, defaultRunName, resolveConfig, runKey, TRAIN_DEFAULTS, TrainConfig } from "../../lib/training/config";
 import { readDistillTeacher } from "../../lib/training/dense-student";
 import { PairSources } from "../../lib/training/sources";
 import { DivergenceError, readMetrics, RUN_FILES, train, TrainRecord } from "../../lib/training/trainer";
@@ -71,7 +71,7 @@ test("config hash: a config without distill has no distill key and hashes as the
     assert.equal(defaultRunName(resolved), name);
     assert.doesNotThrow(() => checkConfig(onDisk, name));
   }
-  const base = runs.find((r) => r.startsWith("baseline-human-w0.5-s192-b4-n600-seed0-"))!;
+  const base = runs.find((r) => r.startsWith(`baseline-human-w0.5-s192-b4-n${TRAIN_DEFAULTS.steps}-seed0-`))!;
   assert.equal(runKey(resolveConfig("baseline", "human")), base.slice(-10));
 });
 

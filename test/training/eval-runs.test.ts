@@ -43,11 +43,11 @@ test("eval-runs evaluates each finished run once, keeps the summaries in the run
   for (const seed of [0, 1]) assert.ok(fs.existsSync(path.join(root, "runs", `baseline-seed${seed}`, "eval", `${name}-threshold0.json`)));
   assert.ok(!fs.existsSync(path.join(root, "runs", "full-unfinished", "eval")), "the unfinished run is not evaluated");
   const csv = fs.readFileSync(path.join(out, "ablation-table-threshold0.csv"), "utf8").trim().split("\n");
-  // orb (1 seed) and baseline (2 seeds), each with its overall, illumination and viewpoint rows.
+  // orb (1 seed) and baseline (2 seeds, labelled with its width and steps), each with its overall, illumination and viewpoint rows.
   const rows = csv.slice(1).map((l) => l.split(","));
   assert.deepEqual(rows.map((r) => `${r[0]}|${r[3]}|${r[4]}`), [
     "orb|overall|1", "orb|illumination|1", "orb|viewpoint|1",
-    "baseline (2 seeds)|overall|2", "baseline (2 seeds)|illumination|2", "baseline (2 seeds)|viewpoint|2",
+    "baseline w0.25 n2 (2 seeds)|overall|2", "baseline w0.25 n2 (2 seeds)|illumination|2", "baseline w0.25 n2 (2 seeds)|viewpoint|2",
   ]);
   // The overall mean over seeds is the mean of the two kept summaries.
   const s = [0, 1].map((seed) => JSON.parse(fs.readFileSync(path.join(root, "runs", `baseline-seed${seed}`, "eval", `${name}-threshold0.json`), "utf8")));

@@ -105,6 +105,19 @@ test("stopping after 3 steps and resuming ends with the weights of an uninterrup
   await assert.rejects(train(tiny(7), parts, sources, { quiet: true, resume: true }), /another config/);
 });
 
+test("timing npm run bench's bare step beside every step (--profile) leaves the run's weights and losses as they are", async () => {
+  const config = tiny(4);
+  const plain = path.join(root, "runs", "plain");
+  const timed = path.join(root, "runs", "timed");
+  const a = await train(config, plain, sources, { quiet: true });
+  const b = await train(config, timed, sources, { quiet: true, timeBareStep: true });
+  assert.equal(a.profile.bare, undefined);
+  assert.ok(b.profile.bare && b.profile.bare.bare_ms > 0 && b.profile.bare.whole_ms > 0, JSON.stringify(b.profile));
+  assert.equal(maxDifference(weights(path.join(plain, RUN_FILES.final)), weights(path.join(timed, RUN_FILES.final))), 0);
+  const losses = (dir: string) => readMetrics(dir).filter((r): r is TrainRecord => r.type === "train").map((r) => r.loss);
+  assert.deepEqual(losses(timed), losses(plain));
+});
+
 test("a NaN in a loss term stops the run naming the term, before the update, and keeps the last good checkpoint", async () => {
   const config = tiny(8);
   const dir = path.join(root, "runs", "nan");
