@@ -25,7 +25,7 @@ import { LossName, PairTargets, samfeatLosses, SamfeatLossOptions, sampleDescrip
 import type { SampledDescriptors } from "../losses/descriptor";
 import { denseDistillationFromSamples } from "../losses/dense-distillation";
 import { Adam } from "../models/adam";
-import { median, trainStep as bareNetworkStep } from "../models/benchmark";
+import { median, trainStep as bareNetworkStep } from "../models/bare-step";
 import { checkpointMetadata, loadCheckpoint, readCheckpointState, saveCheckpoint } from "../models/checkpoint";
 import { SamFeatNet } from "../models/samfeat";
 import { appendJsonLine, DivergenceError, gradientNorm, nonFinite, openRunFolder, readFolderConfig, readJsonLines, truncateJsonLines, yieldToEventLoop } from "../util/run-folder";

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initEngine } from "../../lib/engine";
 import { installEagerBackward, uninstallEagerBackward } from "../../lib/engine/backward";
-import { surrogateLoss } from "../../lib/models/benchmark";
+import { surrogateLoss } from "../../lib/models/bare-step";
 import { SamFeatNet } from "../../lib/models/samfeat";
 
 before(async () => {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { surrogateLoss } from "../../lib/models/benchmark";
+import { surrogateLoss } from "../../lib/models/bare-step";
 import { SamFeatNet, SamFeatOutputs } from "../../lib/models/samfeat";
 import { asFloat32, readSafetensors } from "../../lib/util/safetensors";
 
