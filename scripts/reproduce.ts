@@ -75,8 +75,8 @@ async function main(): Promise<number> {
     throw new UsageError(`--images ${(e as Error).message}`);
   }
   const todo = missingRuns(grid, [outRoot]);
-  const longer = grid.filter((c) => c.steps !== grid[0].steps).length;
-  console.log(`grid (${scale} scale): ${grid.length} runs (${teachers.join(", ")} × ${rows.join(", ")}${longer > 0 ? `, and ${longer} at the ${grid[grid.length - 1].steps}-step training default` : ""}); ${grid.length - todo.length} finished, ${todo.length} to train (${todo.reduce((s, t) => s + t.left, 0)} steps)`);
+  const longer = grid.filter((c) => c.steps !== grid[0].steps);
+  console.log(`grid (${scale} scale): ${grid.length} runs (${teachers.join(", ")} × ${rows.join(", ")}${longer.length > 0 ? `, and ${longer.length} at the ${longer[0].steps}-step training default` : ""}); ${grid.length - todo.length} finished, ${todo.length} to train (${todo.reduce((s, t) => s + t.left, 0)} steps)`);
   await initEngine({ quiet });
   const shouldStop = stopOnInterrupt("npm run reproduce resumes");
   const trained = await trainMissing(grid, { out: outRoot, cacheRoot: v.cache, label: "reproduce", quiet, shouldStop });

@@ -79,7 +79,7 @@ export function scaleGrid(
   // At the quick scale the training default is the ladder itself.
   if (scale === "default" && o.teachers.includes("human")) {
     for (const seed of o.humanSeeds) {
-      for (const row of TRAINING_DEFAULT_ROWS) if (o.rows.includes(row)) grid.push(resolveConfig(row, "human", { ...TRAINING_DEFAULT[scale], ...images, seed }));
+      for (const row of TRAINING_DEFAULT_ROWS) if (o.rows.includes(row)) grid.push(resolveConfig(row, "human", { ...TRAINING_DEFAULT.default, ...images, seed }));
     }
   }
   return grid;
